@@ -1,0 +1,37 @@
+"""The ``unitsearch`` command line: one Typer app per noun, each command calls the library."""
+
+from __future__ import annotations
+
+import typer
+from typer.core import TyperGroup
+
+from ..errors import UserError
+
+
+class _Group(TyperGroup):
+    """Turns a :class:`UserError` anywhere below into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(
+    name="unitsearch",
+    cls=_Group,
+    help="Search and ablate residual-unit designs (He et al. 2016, Identity Mappings in Deep Residual Networks).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+from . import model as _model  # noqa: E402
+
+app.add_typer(_model.app, name="model")
+
+
+def main() -> None:
+    app()

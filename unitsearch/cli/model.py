@@ -1,0 +1,57 @@
+"""``unitsearch model``: the unit presets and what a spec builds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..models import build_resnet, count_macs, count_params
+from ..render import Format, render
+from ..units import PRESETS, preset_name, resolve_unit
+
+app = typer.Typer(help="Unit presets and the networks they build.", no_args_is_help=True)
+
+
+def _emit(rows: list[dict], fmt: Format, title: str) -> None:
+    text = render(rows, fmt, title=title)
+    if text is not None:
+        typer.echo(text.rstrip("\n"))
+
+
+@app.command("presets")
+def presets(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE) -> None:
+    """List the paper's unit designs (Tables 1 and 2) with their canonical forms."""
+    rows = [
+        {"preset": p.name, "form": p.spec.form, "paper": p.table, "paper error %": "fail" if p.fails_in_paper else p.paper_error}
+        for p in PRESETS.values()
+    ]
+    _emit(rows, fmt, "Unit presets (CIFAR-10 test error of ResNet-110 in the paper)")
+
+
+@app.command("describe")
+def describe(
+    unit: Annotated[list[str], typer.Option("--unit", "-u", help="Preset name or canonical form; repeatable.")] = ["full_preact"],  # noqa: B006
+    depth: Annotated[int, typer.Option(help="6n+2 (basic) or 9n+2 (bottleneck).")] = 110,
+    width: Annotated[int, typer.Option(help="Channels of the first stage.")] = 16,
+    bottleneck: Annotated[bool, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units.")] = False,
+    classes: Annotated[int, typer.Option(help="Number of classes.")] = 10,
+    image_size: Annotated[int, typer.Option(help="Input height and width, for the MAC count.")] = 32,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+) -> None:
+    """Build each unit's ResNet and print its form, parameters and conv MACs."""
+    rows = []
+    for text in unit:
+        spec = resolve_unit(text)
+        model = build_resnet(spec, depth=depth, width=width, bottleneck=bottleneck, num_classes=classes)
+        rows.append(
+            {
+                "preset": preset_name(spec) or "",
+                "form": model.spec.form,
+                "depth": depth,
+                "units": len(model.units),
+                "params": count_params(model),
+                "MMACs": round(count_macs(model, image_size) / 1e6, 1),
+            }
+        )
+    _emit(rows, fmt, f"ResNet-{depth} ({'bottleneck' if bottleneck else 'basic'}, width {width})")

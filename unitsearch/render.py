@@ -1,0 +1,75 @@
+"""One helper renders every table: a Rich table, Markdown, CSV or JSON from the same rows."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["Format", "render", "to_text"]
+
+
+class Format(str, enum.Enum):
+    """An output format for rows."""
+
+    TABLE = "table"  # a Rich table for the terminal
+    MARKDOWN = "markdown"  # a GitHub-flavoured Markdown table
+    CSV = "csv"  # comma-separated values with a header row
+    JSON = "json"  # a list of objects
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def to_text(rows: Sequence[Mapping[str, Any]], fmt: Format, *, title: str = "", columns: Sequence[str] | None = None) -> str:
+    """The rows as text in ``fmt`` (not for :attr:`Format.TABLE`, which needs a console)."""
+    cols = list(columns or (rows[0].keys() if rows else []))
+    if fmt is Format.JSON:
+        return json.dumps([{c: r.get(c) for c in cols} for r in rows], indent=2, default=str)
+    if fmt is Format.CSV:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue()
+    lines = [f"**{title}**", ""] if title else []
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        lines.append("| " + " | ".join(_cell(r.get(c)).replace("|", "\\|") for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: Format = Format.TABLE,
+    *,
+    title: str = "",
+    columns: Sequence[str] | None = None,
+    console: Console | None = None,
+) -> str | None:
+    """Print the rows as a Rich table, or return them as text in another format."""
+    if fmt is not Format.TABLE:
+        return to_text(rows, fmt, title=title, columns=columns)
+    cols = list(columns or (rows[0].keys() if rows else []))
+    table = Table(title=title or None)
+    for c in cols:
+        numeric = bool(rows) and isinstance(rows[0].get(c), (int, float)) and not isinstance(rows[0].get(c), bool)
+        table.add_column(c, justify="right" if numeric else "left")
+    for r in rows:
+        table.add_row(*(_cell(r.get(c)) for c in cols))
+    (console or Console()).print(table)
+    return None
