@@ -6,13 +6,14 @@ import csv
 import enum
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["Format", "render", "to_text"]
+__all__ = ["Format", "render", "to_text", "to_json"]
 
 
 class Format(str, enum.Enum):
@@ -32,6 +33,26 @@ def _cell(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN and infinities become null (strict JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, enum.Enum):
+        return _jsonable(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Any nested mapping/list of rows as strict JSON text (for outputs that are more than one table)."""
+    return json.dumps(_jsonable(value), indent=2, default=str, allow_nan=False) + "\n"
 
 
 def to_text(rows: Sequence[Mapping[str, Any]], fmt: Format, *, title: str = "", columns: Sequence[str] | None = None) -> str:

@@ -29,8 +29,15 @@ app = typer.Typer(
 )
 
 from . import model as _model  # noqa: E402
+from . import run as _run  # noqa: E402
+from . import spaces as _spaces  # noqa: E402
+from .report import report as _report  # noqa: E402
 
+app.command("run")(_run.run)
+app.command("worker")(_run.worker)
+app.add_typer(_spaces.app, name="spaces")
 app.add_typer(_model.app, name="model")
+app.command("report")(_report)
 
 
 def main() -> None:

@@ -1,0 +1,41 @@
+"""``unitsearch report``: parse the arguments, call :mod:`unitsearch.report`, print or write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..render import Format
+from ..report import DEFAULT_STORAGE, Metric, format_report, load_report, print_report, write_plots
+
+
+def report(
+    study: Annotated[str | None, typer.Option("--study", help="Study name; optional when the storage holds one study.")] = None,
+    storage: Annotated[str, typer.Option("--storage", help="Optuna storage URL, read only.")] = DEFAULT_STORAGE,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="Baseline unit, preset name or canonical form [default: the study's baseline, else original]."),
+    ] = None,
+    metric: Annotated[Metric, typer.Option("--metric", help="Rank by validation or test error.")] = Metric.VAL,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the output to this file instead of stdout.")] = None,
+    plots: Annotated[Path | None, typer.Option("--plots", help="Write learning-curve, error and factor plots (PNG) here.")] = None,
+) -> None:
+    """Leaderboard over seeds with CIs and paired tests, the paper beside it, verdict, factor effects, cost.
+
+    Reads the study without writing to it, so it can run while workers still train.
+    """
+    rep = load_report(storage, study, metric=metric, baseline=baseline)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(format_report(rep, fmt), encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+    elif fmt is Format.TABLE:
+        print_report(rep)
+    else:
+        typer.echo(format_report(rep, fmt), nl=False)
+    if plots is not None:
+        for path in write_plots(rep, plots):
+            typer.echo(f"wrote {path}", err=True)

@@ -1,0 +1,168 @@
+"""``unitsearch run`` and ``unitsearch worker``: train a study's trials, here or on many machines."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import optuna
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import UserError
+from ..search import DEFAULT_STORAGE, TrialContext, create_study, join_study, load_space, plan_status, redact, with_overrides, work
+from ..train import resolve_device, set_cpu_threads
+
+console = Console(stderr=True)
+
+StorageOpt = Annotated[str, typer.Option("--storage", help="SQLAlchemy URL of the study database (PostgreSQL for many machines).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
+NTrialsOpt = Annotated[int | None, typer.Option("--n-trials", help="Stop after this many trials (per worker).")]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Take no new trial after this many seconds.")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads per worker (default: cores / workers).")]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False
+    )
+
+
+def _print_leaderboard(url: str, study: str) -> None:
+    try:
+        from ..report import print_report
+    except ImportError:  # the report module is optional for a bare worker
+        return
+    print_report(url, study)
+
+
+def run(
+    space: Annotated[str, typer.Option("--space", help="A built-in space name (see `spaces list`) or a .toml path.")] = "paper_ablations",
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Fidelity profile: smoke, cpu or paper (default: the space's).")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python.")] = None,
+    download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
+    device: DeviceOpt = "auto",
+    devices: Annotated[str | None, typer.Option("--devices", help="Comma-separated devices, one per worker in turn (cuda:0,cuda:1).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Local worker processes on this study.")] = 1,
+    n_trials: NTrialsOpt = None,
+    timeout: TimeoutOpt = None,
+    pruner: Annotated[str | None, typer.Option("--pruner", help="median, hyperband, successive_halving, wilcoxon or none.")] = None,
+    seed_offset: Annotated[int, typer.Option("--seed-offset", help="Add this to every seed: the same plan on fresh seeds.")] = 0,
+    prefilter: Annotated[bool, typer.Option("--prefilter", help="Skip designs whose gradient collapses at initialisation.")] = False,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Create or resume a study and train its trials to the end; then print the leaderboard.
+
+    Running the same command again after an interruption continues where it stopped.
+    """
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    sp = with_overrides(load_space(space), profile=profile, pruner=pruner, seed_offset=seed_offset)
+    name = study or (sp.name if not seed_offset else f"{sp.name}+seed{seed_offset}")
+    device_list = [d.strip() for d in devices.split(",")] if devices else [device]
+    for d in device_list:
+        resolve_device(d)  # fail before anything is written
+    ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
+    if workers == 1:
+        ctx.data()  # a bad --data-dir fails here, before the study is created
+    st, added = create_study(storage, name, sp)
+    console.print(f"study [bold]{name}[/] in {redact(storage)}: {sp.n_trials} trials planned, {added} queued now")
+    if workers == 1:
+        set_cpu_threads(threads)
+        _run_here(st, ctx, n_trials, timeout)
+    else:
+        _run_workers(storage, name, workers, device_list, n_trials, timeout, threads, data, data_dir, download, prefilter)
+    _print_leaderboard(storage, name)
+
+
+def _run_here(st: optuna.Study, ctx: TrialContext, n_trials: int | None, timeout: float | None) -> None:
+    with _progress() as progress:
+        plan = progress.add_task("trials done", total=ctx.space.n_trials)
+        epoch = progress.add_task("current trial", total=None)
+
+        def on_epoch(trial: optuna.Trial, m) -> None:
+            total = trial.user_attrs.get("config", {}).get("epochs")
+            unit = trial.user_attrs.get("preset") or trial.user_attrs.get("unit", "")
+            desc = f"trial {trial.number} {unit} seed {trial.user_attrs.get('seed')}: val err {m.val_error:.1f}%"
+            progress.update(epoch, completed=m.epoch, total=total, description=desc)
+
+        ctx.on_epoch = on_epoch
+        try:
+            work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done))
+        except KeyboardInterrupt:
+            console.print("interrupted: the running trial is recorded as failed; run the same command to resume")
+            raise typer.Exit(130) from None
+
+
+def _run_workers(url, name, workers, devices, n_trials, timeout, threads, data, data_dir, download, prefilter) -> None:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_worker = threads or max(1, cores // workers)
+    procs = []
+    for i in range(workers):
+        cmd = [sys.executable, "-m", "unitsearch", "worker", "--storage", url, "--study", name, "--device", devices[i % len(devices)], "--threads", str(per_worker), "--quiet"]
+        for flag, value in (("--n-trials", n_trials), ("--timeout", timeout), ("--data", data), ("--data-dir", data_dir)):
+            if value is not None:
+                cmd += [flag, str(value)]
+        cmd += ["--download"] if download else []
+        cmd += ["--prefilter"] if prefilter else []
+        procs.append(subprocess.Popen(cmd))
+    st, space = join_study(url, name)
+    try:
+        with _progress() as progress:
+            plan = progress.add_task(f"trials done ({workers} workers)", total=space.n_trials)
+            while any(p.poll() is None for p in procs):
+                progress.update(plan, completed=plan_status(st, space).done)
+                time.sleep(1.0)
+            progress.update(plan, completed=plan_status(st, space).done)
+    except KeyboardInterrupt:
+        console.print("interrupted: stopping workers; their running trials are recorded as failed; run the same command to resume")
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        raise typer.Exit(130) from None
+    failed = [p.returncode for p in procs if p.returncode not in (0,)]
+    if failed:
+        raise UserError(f"{len(failed)} of {workers} workers exited with an error (exit codes {failed}); see their messages above")
+
+
+def worker(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study: Annotated[str, typer.Option("--study", help="The study to join (created by `unitsearch run`).")] = "paper_ablations",
+    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding the CIFAR files.")] = None,
+    download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
+    device: DeviceOpt = "auto",
+    n_trials: NTrialsOpt = None,
+    timeout: TimeoutOpt = None,
+    prefilter: Annotated[bool, typer.Option("--prefilter", help="Skip designs whose gradient collapses at initialisation.")] = False,
+    threads: ThreadsOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+) -> None:
+    """Join an existing study from any machine and take trials until its plan is done."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    st, space = join_study(storage, study)
+    set_cpu_threads(threads)
+    ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
+    try:
+        if quiet:
+            ran = work(st, ctx, n_trials=n_trials, timeout=timeout)
+        else:
+            with _progress() as progress:
+                plan = progress.add_task("trials done", total=space.n_trials)
+                ran = work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    if not quiet:
+        console.print(f"worker done: {ran} trials trained")

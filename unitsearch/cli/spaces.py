@@ -1,0 +1,54 @@
+"""``unitsearch spaces``: the search-space files and what their plans hold."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..render import Format, render
+from ..search import Range, list_spaces, load_space
+
+app = typer.Typer(help="Search-space files: list them, show one.", no_args_is_help=True)
+
+
+def _emit(rows: list[dict], fmt: Format, title: str) -> None:
+    text = render(rows, fmt, title=title)
+    if text is not None:
+        typer.echo(text.rstrip("\n"))
+
+
+@app.command("list")
+def list_(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE) -> None:
+    """The built-in spaces, with how many trials each plan holds."""
+    rows = []
+    for name in list_spaces():
+        sp = load_space(name)
+        rows.append({"space": name, "sampler": sp.sampler["name"], "pruner": sp.pruner["name"], "profile": sp.profile, "seeds": len(sp.seeds), "trials": sp.n_trials, "description": sp.description})
+    _emit(rows, fmt, "Search spaces (run one with `unitsearch run --space NAME`)")
+
+
+@app.command("show")
+def show(
+    space: Annotated[str, typer.Argument(help="A built-in space name or a .toml path.")],
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+) -> None:
+    """Every factor of a space, and the size of its plan."""
+    sp = load_space(space)
+    rows = []
+    for name, value in sp.factors.items():
+        if isinstance(value, list):
+            kind, shown = f"choice of {len(value)}", ", ".join(map(str, value))
+        elif isinstance(value, Range):
+            kind, shown = "range", f"[{value.low:g}, {value.high:g}]" + (" log" if value.log else "")
+        else:
+            kind, shown = "fixed", str(value)
+        rows.append({"factor": name, "kind": kind, "values": shown})
+    for name, value in sp.train.items():
+        rows.append({"factor": name, "kind": "train (fixed)", "values": str(value)})
+    cells = len(sp.cells()) if sp.is_grid else None
+    title = (
+        f"{sp.name}: {sp.description}\nprofile {sp.profile}, seeds {sp.seeds}, sampler {sp.sampler['name']}, pruner {sp.pruner['name']}; "
+        + (f"{cells} cells x {len(sp.seeds)} seeds = {sp.n_trials} trials" if sp.is_grid else f"{sp.n_trials} sampled trials")
+    )
+    _emit(rows, fmt, title)

@@ -1,0 +1,1 @@
+"""Signal propagation at initialisation (paper Eqs. 4-8)."""

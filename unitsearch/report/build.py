@@ -1,0 +1,141 @@
+"""A study's whole report, built from its trials in one read: :func:`load_report`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial
+
+from ..errors import UserError
+from ..units import UnitSpec, preset_name, resolve_unit
+from .collect import Metric, TrialRecord, collect_trials, open_storage, safe_url, study_names
+from .cost import cost_ledger
+from .factors import factor_effects, param_importance
+from .leaderboard import DesignRow, build_leaderboard
+from .verdict import Verdict, make_verdict
+
+__all__ = ["Report", "build_report", "load_report", "DEFAULT_STORAGE", "DEFAULT_BASELINE"]
+
+DEFAULT_STORAGE = "sqlite:///studies.db"
+DEFAULT_BASELINE = "original"  # Fig. 4(a), the unit every row of Tables 1-2 is compared with
+
+
+@dataclass
+class Report:
+    """Everything the exports and plots show."""
+
+    study: str
+    metric: Metric
+    baseline: str | None  # the baseline as named (preset name or form); None if absent
+    baseline_unit: str | None  # its canonical form
+    rows: list[DesignRow]
+    varying: list[str]  # context keys that are part of a design's name
+    verdict: Verdict
+    factors: dict[str, list[dict[str, Any]]]
+    importance: dict[str, Any]
+    cost: dict[str, Any]
+    records: list[TrialRecord] = field(repr=False, default_factory=list)
+    storage: str = ""  # URL with the password hidden
+
+
+def _state_counts(trials: list[FrozenTrial]) -> str:
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trials"
+
+
+def _baseline(text: str | None, study: optuna.Study, records: list[TrialRecord]) -> tuple[str | None, str | None]:
+    """The baseline's name and form; an explicit baseline that is not in the study is an error."""
+    explicit = text is not None
+    text = text if explicit else str(study.user_attrs.get("baseline") or DEFAULT_BASELINE)
+    present = {r.unit for r in records if r.used}
+    designs = ", ".join(sorted({r.design for r in records if r.used}))
+    try:
+        form = resolve_unit(text).form
+    except UserError as e:
+        if explicit:
+            raise UserError(f"unknown baseline {text!r} ({e}); designs in study {study.study_name!r}: {designs}") from None
+        return None, None
+    if form not in present:
+        if explicit:
+            raise UserError(f"baseline {text!r} is not a design in study {study.study_name!r}; designs: {designs}")
+        return None, None
+    return preset_name(UnitSpec.parse(form)) or form, form
+
+
+def build_report(
+    study: optuna.Study,
+    trials: list[FrozenTrial] | None = None,
+    *,
+    metric: Metric | str = Metric.VAL,
+    baseline: str | None = None,
+    storage: str = "",
+) -> Report:
+    """The report of ``study`` (its trials read once unless given).
+
+    Args:
+        study: The study; only its name, user attributes and trials are read.
+        trials: Its trials, if already read.
+        metric: ``val`` or ``test``: which error a complete trial contributes.
+        baseline: A preset name or canonical form; default the study's ``baseline``
+            user attribute, else ``original``.
+        storage: The storage URL to show (password hidden here).
+    """
+    metric = Metric(metric)
+    trials = study.get_trials(deepcopy=False) if trials is None else trials
+    records, varying = collect_trials(trials, metric)
+    if not any(r.used for r in records):
+        what = "with a test error; try --metric val" if metric is Metric.TEST and records else "finished"
+        raise UserError(f"study {study.study_name!r} has no {what} trials ({_state_counts(trials)})")
+    name, form = _baseline(baseline, study, records)
+    rows = build_leaderboard(records, baseline_unit=form)
+    cost = cost_ledger(records, [r.design for r in rows])
+    cost["n_trials_in_study"] = len(trials)
+    return Report(
+        study=study.study_name,
+        metric=metric,
+        baseline=name,
+        baseline_unit=form,
+        rows=rows,
+        varying=varying,
+        verdict=make_verdict(rows, baseline_unit=form),
+        factors=factor_effects(rows),
+        importance=param_importance(rows),
+        cost=cost,
+        records=records,
+        storage=safe_url(storage) if storage else "",
+    )
+
+
+def load_report(
+    storage: str = DEFAULT_STORAGE,
+    study_name: str | None = None,
+    *,
+    metric: Metric | str = Metric.VAL,
+    baseline: str | None = None,
+) -> Report:
+    """Open ``storage`` read-only, pick the study and build its report.
+
+    With no ``study_name`` the storage must hold exactly one study. The engine is
+    disposed before returning, so no connection (and no SQLite lock) outlives the read.
+    """
+    shown = safe_url(storage)
+    rdb = open_storage(storage)
+    try:
+        names = study_names(rdb)
+        if not names:
+            raise UserError(f"storage {shown} holds no studies")
+        if study_name is None:
+            if len(names) > 1:
+                raise UserError(f"storage {shown} holds {len(names)} studies; pick one with --study: {', '.join(names)}")
+            study_name = names[0]
+        elif study_name not in names:
+            raise UserError(f"no study {study_name!r} in {shown}; studies: {', '.join(names)}")
+        study = optuna.load_study(study_name=study_name, storage=rdb)
+        trials = study.get_trials(deepcopy=False)
+        return build_report(study, trials, metric=metric, baseline=baseline, storage=storage)
+    finally:
+        rdb.engine.dispose()

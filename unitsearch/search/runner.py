@@ -1,0 +1,134 @@
+"""Creating or joining a study, and the worker loop that takes its trials.
+
+Optuna with an RDB storage is the distributed engine: a worker anywhere pops a
+waiting trial (grid plans) or asks the sampler (open spaces), trains it, and
+writes the result; heartbeats let the others retry a trial whose worker died.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import optuna
+
+from ..errors import UserError
+from ..train import get_profile
+from .objective import Objective, TrialContext, make_pruner, make_sampler
+from .plan import PlanStatus, enqueue_plan, plan_status
+from .space import SearchSpace, space_from_dict
+from .storage import open_storage, redact
+
+__all__ = ["create_study", "join_study", "work", "with_overrides", "STALE_POLL_SECONDS"]
+
+STALE_POLL_SECONDS = 2.0  # how often an idle worker looks for retried or newly queued trials
+
+
+def with_overrides(space: SearchSpace, *, profile: str | None = None, pruner: str | None = None, seed_offset: int = 0) -> SearchSpace:
+    """The space with command-line overrides applied."""
+    if profile is not None:
+        get_profile(profile)
+        space = replace(space, profile=profile)
+    if pruner is not None:
+        from .space import PRUNERS
+
+        if pruner not in PRUNERS:
+            raise UserError(f"unknown pruner {pruner!r}; allowed: {', '.join(PRUNERS)}")
+        space = replace(space, pruner={"name": pruner} if pruner != space.pruner["name"] else space.pruner)
+    if seed_offset:
+        space = replace(space, seeds=[s + seed_offset for s in space.seeds])
+    return space
+
+
+def _max_epochs(space: SearchSpace) -> int:
+    epochs = space.factors.get("epochs", space.train.get("epochs", get_profile(space.profile).train_config().epochs))
+    return int(max(epochs) if isinstance(epochs, list) else epochs)
+
+
+def _study(storage, name: str, space: SearchSpace, *, create: bool) -> optuna.Study:
+    sampler = make_sampler(space)
+    try:
+        pruner = make_pruner(space.pruner["name"], space.pruner, _max_epochs(space))
+    except (TypeError, ValueError) as e:
+        raise UserError(f"search space {space.name}: bad [pruner] settings: {e}") from None
+    if create:
+        return optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction="minimize", load_if_exists=True)
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+
+
+def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "original") -> tuple[optuna.Study, int]:
+    """Create or resume the study, store its space, and queue the (cell, seed) pairs it lacks.
+
+    Returns:
+        The study and the number of trials newly queued.
+    """
+    storage = open_storage(url)
+    study = _study(storage, name, space, create=True)
+    study.set_user_attr("space", space.to_dict())
+    study.set_user_attr("baseline", baseline)
+    study.set_user_attr("n_planned", space.n_trials)
+    added = enqueue_plan(study, space) if space.is_grid else 0
+    return study, added
+
+
+def join_study(url: str, name: str) -> tuple[optuna.Study, SearchSpace]:
+    """Open an existing study from any machine, with the space its creator stored."""
+    storage = open_storage(url)
+    try:
+        summaries = optuna.get_all_study_names(storage)
+    except Exception as e:  # noqa: BLE001  (the storage says why in one line)
+        raise UserError(f"cannot read studies from {redact(url)!r}: {str(e).splitlines()[0]}") from None
+    if name not in summaries:
+        raise UserError(f"no study {name!r} in {redact(url)!r}; studies there: {', '.join(summaries) or 'none'} (create one with `unitsearch run`)")
+    probe = optuna.load_study(study_name=name, storage=storage)
+    if "space" not in probe.user_attrs:
+        raise UserError(f"study {name!r} was not created by unitsearch (it has no stored space)")
+    space = space_from_dict(probe.user_attrs["space"])
+    return _study(storage, name, space, create=False), space
+
+
+def work(
+    study: optuna.Study,
+    ctx: TrialContext,
+    *,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    on_trial: Callable[[PlanStatus], None] | None = None,
+) -> int:
+    """Take trials until the plan is done, ``n_trials`` ran, or ``timeout`` seconds passed.
+
+    An idle worker waits while other trials run, because a trial whose worker
+    died comes back as a waiting retry once its heartbeat is stale.
+
+    Returns:
+        The number of trials this worker ran.
+    """
+    ctx.data()  # load (and check) the data before taking a trial
+    objective = Objective(ctx)
+    start, ran = time.monotonic(), 0
+    space = ctx.space
+    while n_trials is None or ran < n_trials:
+        if timeout is not None and time.monotonic() - start >= timeout:
+            break
+        optuna.storages.fail_stale_trials(study)
+        status = plan_status(study, space)
+        if on_trial is not None:
+            on_trial(status)
+        if status.finished:
+            break
+        if space.is_grid and status.waiting == 0:
+            if status.running == 0:
+                break  # nothing queued, nothing that could come back: `run` re-queues what is missing
+            time.sleep(STALE_POLL_SECONDS)
+            continue
+        if not space.is_grid and status.done + status.running >= status.total:
+            if status.running == 0:
+                break
+            time.sleep(STALE_POLL_SECONDS)
+            continue
+        study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+        ran += 1
+    if on_trial is not None:
+        on_trial(plan_status(study, space))
+    return ran

@@ -1,0 +1,275 @@
+"""Search-space files: what to vary, how to search it, at which fidelity.
+
+A space is a TOML file in ``search_spaces/`` (found by name) or anywhere (by path)::
+
+    description = "Every row of the paper's Tables 1 and 2"
+    profile = "cpu"                      # a fidelity profile (unitsearch.train.PROFILES)
+    seeds = [0, 1, 2, 3]                 # every design is trained once per seed
+
+    [factors]                            # a value is fixed, a list is a choice,
+    unit = ["original", "full_preact"]   # {low, high, log} is a range (sampled spaces only)
+    depth = 56
+
+    [train]                              # fixed TrainConfig settings
+    epochs = 8
+
+    [sampler]                            # "grid" enumerates the plan; "tpe" / "random" sample it
+    name = "grid"
+
+    [pruner]                             # median | hyperband | successive_halving | wilcoxon | none
+    name = "hyperband"
+    min_resource = 1
+
+    [prefilter]                          # used by `run --prefilter`
+    min_grad_ratio = 1e-3
+
+Factors: ``unit`` (preset names or canonical forms), or its parts ``h``, ``f`` and
+``branch`` (or ``branch_pre``/``branch_mid``/``branch_post``: the ops before, between
+and after the two convs); ``depth``, ``width``, ``bottleneck``; any TrainConfig field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..train import PROFILES, TrainConfig
+from ..units import SpecError, UnitSpec, resolve_unit
+from ..units.spec import Shortcut
+
+__all__ = ["Range", "SearchSpace", "load_space", "list_spaces", "parse_space", "space_from_dict", "SAMPLERS", "PRUNERS"]
+
+SAMPLERS = ("grid", "tpe", "random")
+PRUNERS = ("median", "hyperband", "successive_halving", "wilcoxon", "none")
+_UNIT_PARTS = ("h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
+_NET = ("depth", "width", "bottleneck")
+_TRAIN = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "seed")
+FACTORS = ("unit", *_UNIT_PARTS, *_NET, *_TRAIN)
+_TOP_KEYS = ("description", "profile", "seeds", "factors", "train", "sampler", "pruner", "prefilter")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric range a sampler draws from."""
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+
+@dataclass
+class SearchSpace:
+    """A parsed space file."""
+
+    name: str
+    path: str
+    description: str
+    profile: str
+    seeds: list[int]
+    factors: dict[str, Any]  # name -> fixed value, list of choices, or Range
+    train: dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=lambda: {"name": "grid"})
+    pruner: dict[str, Any] = field(default_factory=lambda: {"name": "median"})
+    prefilter: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_grid(self) -> bool:
+        return self.sampler["name"] == "grid"
+
+    @property
+    def choices(self) -> dict[str, list[Any]]:
+        """The factors that vary by choice, in file order."""
+        return {k: v for k, v in self.factors.items() if isinstance(v, list)}
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        return {k: v for k, v in self.factors.items() if not isinstance(v, (list, Range))}
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Every combination of the choices (grid spaces), each a dict of factor values."""
+        names = list(self.choices)
+        return [dict(zip(names, combo)) for combo in itertools.product(*self.choices.values())]
+
+    @property
+    def n_trials(self) -> int:
+        """Trials in the plan: cells x seeds for grids, the sampler's budget otherwise."""
+        return len(self.cells()) * len(self.seeds) if self.is_grid else int(self.sampler["n_trials"])
+
+    def unit_of(self, values: dict[str, Any]) -> UnitSpec:
+        """The unit spec that a cell's (or a sampled trial's) factor values name."""
+        v = {**self.fixed, **values}
+        if "unit" in v:
+            return resolve_unit(str(v["unit"]))
+        if "branch" in v:
+            branch = str(v["branch"])
+        else:
+            pre, mid, post = (_ops(v.get(k, "")) for k in ("branch_pre", "branch_mid", "branch_post"))
+            branch = "-".join(p for p in (pre, "conv", mid, "conv", post) if p)
+        return UnitSpec.parse(f"h={v.get('h', 'identity')};branch={branch};f={v.get('f', 'id')}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["factors"] = {k: (dataclasses.asdict(v) if isinstance(v, Range) else v) for k, v in self.factors.items()}
+        return d
+
+
+def _ops(text: Any) -> str:
+    text = str(text).strip().lower()
+    return "" if text in ("", "id", "none", "-") else text
+
+
+def _where(path: str, key: str) -> str:
+    return f"search space {Path(path).name}: key {key!r}"
+
+
+def _parse_factor(path: str, name: str, raw: Any) -> Any:
+    if name not in FACTORS:
+        raise UserError(f"{_where(path, 'factors.' + name)} is not a factor; allowed: {', '.join(FACTORS)}")
+    if isinstance(raw, dict):
+        unknown = set(raw) - {"low", "high", "log", "int"}
+        if unknown or not {"low", "high"} <= set(raw):
+            raise UserError(f"{_where(path, 'factors.' + name)}: a range is {{low = ..., high = ..., log = false, int = false}}")
+        if not raw["low"] < raw["high"]:
+            raise UserError(f"{_where(path, 'factors.' + name)}: low must be below high")
+        return Range(float(raw["low"]), float(raw["high"]), bool(raw.get("log", False)), bool(raw.get("int", False)))
+    if isinstance(raw, list):
+        if not raw:
+            raise UserError(f"{_where(path, 'factors.' + name)}: an empty list; give at least one value")
+        if len(set(map(str, raw))) != len(raw):
+            raise UserError(f"{_where(path, 'factors.' + name)}: a value is listed twice")
+        return list(raw)
+    return raw
+
+
+def _check(space: SearchSpace) -> None:
+    """Validate every value now, so a bad file fails before anything is written."""
+    path, f = space.path, space.factors
+    if "unit" in f and any(k in f for k in _UNIT_PARTS):
+        raise UserError(f"{_where(path, 'factors')}: give 'unit' or its parts ({', '.join(_UNIT_PARTS)}), not both")
+    if "branch" in f and any(k in f for k in ("branch_pre", "branch_mid", "branch_post")):
+        raise UserError(f"{_where(path, 'factors')}: give 'branch' or 'branch_pre/mid/post', not both")
+    for name, value in f.items():
+        values = value if isinstance(value, list) else [value]
+        try:
+            if name == "unit":
+                for v in values:
+                    resolve_unit(str(v))
+            elif name == "h":
+                for v in values:
+                    Shortcut.parse(str(v))
+            elif name in ("f", "branch", "branch_pre", "branch_mid", "branch_post"):
+                for v in values:
+                    _probe_unit(name, v)
+            elif name in _TRAIN and not isinstance(value, Range):
+                for v in values:
+                    TrainConfig(**{name: v})
+        except UserError as e:
+            raise UserError(f"{_where(path, 'factors.' + name)}: {e}") from None
+        if isinstance(value, Range) and space.is_grid:
+            raise UserError(f"{_where(path, 'factors.' + name)}: a range needs a sampler; set [sampler] name to 'tpe' or 'random', or list values")
+
+
+def _probe_unit(name: str, value: Any) -> None:
+    """Parse one value of a unit part inside an otherwise plain unit, to check it."""
+    if name == "f":
+        UnitSpec.parse(f"h=identity;branch=conv-conv;f={value}")
+    elif name == "branch":
+        UnitSpec.parse(f"h=identity;branch={value};f=id")
+    else:
+        ops = _ops(value)
+        if "conv" in ops:
+            raise SpecError(f"op 'conv' is not allowed in {name}; allowed: bn, relu")
+        UnitSpec.parse(f"h=identity;branch={'-'.join(p for p in (ops, 'conv', 'conv') if p)};f=id")
+
+
+def _section(path: str, data: dict[str, Any], key: str, allowed_names: tuple[str, ...], default: str) -> dict[str, Any]:
+    raw = data.get(key, {})
+    if not isinstance(raw, dict):
+        raise UserError(f"{_where(path, key)} must be a table ([{key}])")
+    out = {"name": default, **raw}
+    if out["name"] not in allowed_names:
+        raise UserError(f"{_where(path, key + '.name')}: unknown {key} {out['name']!r}; allowed: {', '.join(allowed_names)}")
+    return out
+
+
+def parse_space(text: str, path: str) -> SearchSpace:
+    """Parse a space file's text; every error names the file and the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"search space {Path(path).name}: not valid TOML: {e}") from None
+    unknown = sorted(set(data) - set(_TOP_KEYS))
+    if unknown:
+        raise UserError(f"{_where(path, unknown[0])} is unknown; allowed: {', '.join(_TOP_KEYS)}")
+    profile = data.get("profile", "cpu")
+    if profile not in PROFILES:
+        raise UserError(f"{_where(path, 'profile')}: unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    seeds = data.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds) or len(set(seeds)) != len(seeds):
+        raise UserError(f"{_where(path, 'seeds')}: expected a list of distinct integers, e.g. seeds = [0, 1, 2]")
+    raw_factors = data.get("factors", {})
+    if not isinstance(raw_factors, dict) or not raw_factors:
+        raise UserError(f"{_where(path, 'factors')}: expected a [factors] table naming at least the unit")
+    factors = {name: _parse_factor(path, name, raw) for name, raw in raw_factors.items()}
+    train = data.get("train", {})
+    if not isinstance(train, dict):
+        raise UserError(f"{_where(path, 'train')} must be a table ([train])")
+    try:
+        PROFILES[profile].train_config(**train)
+    except UserError as e:
+        raise UserError(f"{_where(path, 'train')}: {e}") from None
+    space = SearchSpace(
+        name=Path(path).stem,
+        path=str(path),
+        description=str(data.get("description", "")),
+        profile=profile,
+        seeds=seeds,
+        factors=factors,
+        train=train,
+        sampler=_section(path, data, "sampler", SAMPLERS, "grid"),
+        pruner=_section(path, data, "pruner", PRUNERS, "median"),
+        prefilter=dict(data.get("prefilter", {})),
+    )
+    if not space.is_grid and not isinstance(space.sampler.get("n_trials"), int):
+        raise UserError(f"{_where(path, 'sampler.n_trials')}: a {space.sampler['name']} sampler needs n_trials (an integer)")
+    _check(space)
+    return space
+
+
+def _builtin_dir() -> Path:
+    """``search_spaces/``: inside the installed package (a wheel), or beside it (a checkout)."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "search_spaces", package.parent / "search_spaces"):
+        if candidate.is_dir():
+            return candidate
+    raise UserError(f"the built-in search spaces are missing (looked in {package}/search_spaces); reinstall unitsearch")
+
+
+def list_spaces() -> list[str]:
+    """Names of the spaces shipped with the package."""
+    return sorted(p.name[: -len(".toml")] for p in _builtin_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def load_space(name_or_path: str) -> SearchSpace:
+    """A space by built-in name (``paper_ablations``) or by file path."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise UserError(f"search space file {name_or_path!r} does not exist; built-in spaces: {', '.join(list_spaces())}")
+        return parse_space(p.read_text(), str(p))
+    ref = _builtin_dir() / f"{name_or_path}.toml"
+    if not ref.is_file():
+        raise UserError(f"unknown search space {name_or_path!r}; allowed: {', '.join(list_spaces())} or a path to a .toml file")
+    return parse_space(ref.read_text(), f"{name_or_path}.toml")
+
+
+def space_from_dict(d: dict[str, Any]) -> SearchSpace:
+    """The inverse of :meth:`SearchSpace.to_dict` (what a study stores for its workers)."""
+    factors = {k: (Range(**v) if isinstance(v, dict) else v) for k, v in d["factors"].items()}
+    return SearchSpace(**{**d, "factors": factors})

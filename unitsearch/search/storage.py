@@ -1,0 +1,86 @@
+"""Opening Optuna's RDB storage: SQLite for one machine, PostgreSQL for many.
+
+Heartbeats mark a trial whose worker died as failed, and
+:class:`optuna.storages.RetryHeartbeatStaleTrialCallback` queues its (cell, seed)
+again. A password in a URL never leaves this module: every message shows
+:func:`redact` of the URL.
+"""
+
+from __future__ import annotations
+
+import optuna
+import sqlalchemy
+from sqlalchemy.engine import make_url
+
+from ..errors import UserError
+
+__all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "check_url"]
+
+DEFAULT_STORAGE = "sqlite:///studies.db"
+HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats
+GRACE_PERIOD = 30  # a trial silent this long is stale: its worker is gone
+SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock instead of failing
+_SCHEMES = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB (psycopg), mysql+pymysql://..."
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even parseable: show no part of it that could hold a secret
+        return url.split("://", 1)[0] + "://..." if "://" in url else "<storage URL>"
+
+
+def check_url(url: str) -> sqlalchemy.engine.URL:
+    """Parse a storage URL; PostgreSQL goes through psycopg (version 3)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise UserError(f"bad storage URL {redact(url)!r}; expected one of: {_SCHEMES}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "mysql"):
+        raise UserError(f"unsupported storage {parsed.get_backend_name()!r} in {redact(url)!r}; expected one of: {_SCHEMES}")
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _engine_kwargs(url: sqlalchemy.engine.URL) -> dict:
+    if url.get_backend_name() == "sqlite":
+        # Several local workers share the file: wait for the lock rather than fail.
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
+    # Drop dead connections instead of failing a trial on them.
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+
+
+def open_storage(url: str = DEFAULT_STORAGE, *, heartbeat: bool = True, max_retry: int = 3) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage for ``url``, with heartbeats and retry of stale trials.
+
+    Raises:
+        UserError: The URL is malformed, its driver is missing, or the database
+            cannot be reached; the message shows the URL without its password.
+    """
+    parsed = check_url(url)
+    kwargs = {}
+    if heartbeat:
+        kwargs = {
+            "heartbeat_interval": HEARTBEAT_INTERVAL,
+            "grace_period": GRACE_PERIOD,
+            "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
+        }
+    try:
+        storage = optuna.storages.RDBStorage(parsed.render_as_string(hide_password=False), engine_kwargs=_engine_kwargs(parsed), **kwargs)
+    except ModuleNotFoundError as e:
+        raise UserError(f"the driver for {redact(url)!r} is not installed ({e.name}); pip install 'psycopg[binary]'") from None
+    except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+        cause = getattr(e, "orig", None) or e.__cause__ or e
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        raise UserError(f"cannot open storage {redact(url)!r}: {_scrub(first, parsed)}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # WAL lets readers (`report`) run while a worker writes; it is a property of the file.
+        with storage.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    return storage
+
+
+def _scrub(text: str, url: sqlalchemy.engine.URL) -> str:
+    return text.replace(url.password, "***") if url.password else text

@@ -1,0 +1,23 @@
+"""Training: the paper's recipe, fidelity profiles, devices and one plain loop."""
+
+from .config import PROFILES, Profile, Schedule, TrainConfig, Warmup, apply_overrides, get_profile
+from .device import device_name, resolve_device, set_cpu_threads
+from .loop import EpochMetrics, TrainResult, evaluate, lr_at, train
+
+__all__ = [
+    "PROFILES",
+    "EpochMetrics",
+    "Profile",
+    "Schedule",
+    "TrainConfig",
+    "TrainResult",
+    "Warmup",
+    "apply_overrides",
+    "device_name",
+    "evaluate",
+    "get_profile",
+    "lr_at",
+    "resolve_device",
+    "set_cpu_threads",
+    "train",
+]

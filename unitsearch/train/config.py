@@ -1,0 +1,161 @@
+"""The training recipe and the fidelity profiles, as dataclasses with commented defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UserError
+
+__all__ = ["Schedule", "Warmup", "TrainConfig", "Profile", "PROFILES", "get_profile", "apply_overrides"]
+
+
+class Schedule(str, enum.Enum):
+    """How the learning rate decays after warm-up."""
+
+    STEP = "step"  # divide by 10 at the milestones (the paper: 32k and 48k of 64k iterations)
+    COSINE = "cosine"  # cosine annealing to zero over the run
+
+
+class Warmup(str, enum.Enum):
+    """Whether to start with the paper's small learning rate."""
+
+    AUTO = "auto"  # on for post-activation units of depth >= 110, as in the paper (Sec. 4.1 footnote)
+    ON = "on"  # always
+    OFF = "off"  # never
+
+
+@dataclass
+class TrainConfig:
+    """The paper's CIFAR recipe (Sec. 4.1, after He et al. 2016a). Every field can be overridden."""
+
+    epochs: int = 164  # 64k iterations of batch 128 on 45k images
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = False
+    schedule: Schedule = Schedule.STEP
+    milestones: tuple[float, ...] = (0.5, 0.75)  # fractions of training: 32k/64k and 48k/64k
+    warmup: Warmup = Warmup.AUTO
+    warmup_lr: float = 0.01  # "0.01 until training error is below 80% (about 400 iterations)"
+    warmup_iters: int = 400
+    augment: bool = True  # pad 4, random crop, horizontal flip
+    # A run diverges when its loss is not finite or, averaged over `check_every` steps,
+    # exceeds `divergence_factor` x its first such average (paper Table 1's "fail" rows).
+    divergence_factor: float = 5.0
+    check_every: int = 20
+    seed: int = 0
+    eval_batch_size: int = 1024
+    channels_last: bool | None = None  # None: on for CPU and CUDA, where it is faster (bench/train_speed.py)
+    bf16: bool | None = None  # None: bf16 autocast on CUDA only
+
+    def __post_init__(self) -> None:
+        try:
+            self.schedule = Schedule(self.schedule)
+            self.warmup = Warmup(self.warmup)
+            self.milestones = tuple(float(m) for m in self.milestones)
+            for name in _INTS:
+                setattr(self, name, _as_int(getattr(self, name)))
+            for name in _FLOATS:
+                setattr(self, name, float(getattr(self, name)))
+        except (TypeError, ValueError) as e:
+            raise UserError(f"bad train setting: {e}") from None
+        for name in ("epochs", "batch_size", "eval_batch_size", "check_every"):
+            if int(getattr(self, name)) < 1:
+                raise UserError(f"train config {name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise UserError(f"train config lr must be > 0, got {self.lr}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["schedule"], d["warmup"] = self.schedule.value, self.warmup.value
+        d["milestones"] = list(self.milestones)
+        return d
+
+
+_INTS = ("epochs", "batch_size", "warmup_iters", "check_every", "seed", "eval_batch_size")
+_FLOATS = ("lr", "momentum", "weight_decay", "warmup_lr", "divergence_factor")
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool) or float(value) != int(float(value)):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(float(value))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A fidelity: which data, how big a network, how long to train."""
+
+    name: str
+    description: str
+    dataset: str = "synthetic"
+    image_size: int = 32
+    depth: int = 110
+    width: int = 16
+    bottleneck: bool = False
+    train_size: int | None = None  # None: the whole training split
+    val_size: int = 5000  # held out from the training set (the paper tuned on 45k/5k)
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides
+
+    def train_config(self, **overrides: Any) -> TrainConfig:
+        return apply_overrides(TrainConfig(), {**self.train, **overrides})
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in [
+        Profile(
+            "smoke",
+            "seconds per trial, for tests: a tiny net on a few hundred tiny images",
+            image_size=16,
+            depth=8,
+            width=4,
+            train_size=512,
+            val_size=256,
+            train={"epochs": 2, "batch_size": 64},
+        ),
+        Profile(
+            "cpu",
+            "the embedded default: a deep, thin ResNet-56 on 16x16 synthetic images, for 2 CPU cores",
+            image_size=16,
+            depth=56,
+            width=8,
+            train_size=8000,
+            val_size=2000,
+            train={"epochs": 8, "batch_size": 128},
+        ),
+        Profile(
+            "paper",
+            "the paper's setting, for GPUs: CIFAR-10, ResNet-110, 164 epochs on 45k/5k",
+            dataset="cifar10",
+            image_size=32,
+            depth=110,
+            width=16,
+            val_size=5000,
+            train={"epochs": 164},
+        ),
+    ]
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UserError(f"unknown profile {name!r}; allowed: {', '.join(PROFILES)}") from None
+
+
+def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
+    """A copy of ``cfg`` with fields replaced; unknown names list the allowed ones."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise UserError(f"unknown train setting {unknown[0]!r}; allowed: {', '.join(sorted(names))}")
+    try:
+        return dataclasses.replace(cfg, **overrides)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"bad train setting: {e}") from None
