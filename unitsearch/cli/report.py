@@ -16,7 +16,7 @@ def report(
     storage: Annotated[str, typer.Option("--storage", help="Optuna storage URL, read only.")] = DEFAULT_STORAGE,
     baseline: Annotated[
         str | None,
-        typer.Option("--baseline", help="Baseline unit, preset name or canonical form [default: the study's baseline, else original]."),
+        typer.Option("--baseline", help="Baseline unit: preset name or canonical form (default: the study's baseline attribute, else original)."),
     ] = None,
     metric: Annotated[Metric, typer.Option("--metric", help="Rank by validation or test error.")] = Metric.VAL,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,

@@ -34,11 +34,9 @@ def _progress() -> Progress:
 
 
 def _print_leaderboard(url: str, study: str) -> None:
-    try:
-        from ..report import print_report
-    except ImportError:  # the report module is optional for a bare worker
-        return
-    print_report(url, study)
+    from ..report import load_report, print_report
+
+    print_report(load_report(url, study))
 
 
 def run(
@@ -70,8 +68,7 @@ def run(
     for d in device_list:
         resolve_device(d)  # fail before anything is written
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
-    if workers == 1:
-        ctx.data()  # a bad --data-dir fails here, before the study is created
+    ctx.data()  # a bad --data or --data-dir fails here, before anything is written
     st, added = create_study(storage, name, sp)
     console.print(f"study [bold]{name}[/] in {redact(storage)}: {sp.n_trials} trials planned, {added} queued now")
     if workers == 1:

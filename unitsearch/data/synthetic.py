@@ -26,11 +26,11 @@ What an image shows (all geometry in units where the image spans [-1, 1]):
   texture colours or between object and background, a small object at 16x16
   where a period of the texture spans few pixels, heavy occlusion, pixel noise.
 
-The classes are exactly balanced within each block of 1000 images and an
+The classes are exactly balanced within each block of 200 images and an
 image is invariant in class under a horizontal flip (no class is a mirror of
 another), so the paper's flip augmentation stays label-preserving.
 
-Scenes are drawn in blocks of 1000 from a generator seeded by ``(seed, split,
+Scenes are drawn in blocks of 200 from a generator seeded by ``(seed, split,
 block)``, so the same seed gives bit-identical tensors, the first ``n`` images
 of a split do not depend on how many more are asked for, and a scene is the
 same at every ``image_size`` up to pixel noise.
@@ -51,7 +51,7 @@ TEXTURES = ("stripes", "checks")
 CLASS_NAMES = tuple(f"{shape}-{texture}" for shape in SHAPES for texture in TEXTURES)
 NUM_CLASSES = len(CLASS_NAMES)
 
-_BLOCK = 1000  # a multiple of NUM_CLASSES, so every block is exactly balanced
+_BLOCK = 200  # a multiple of NUM_CLASSES, so every block is exactly balanced
 _N_BARS = 3
 _N_BLOBS = 2
 
@@ -98,20 +98,20 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         "y": y,
         # main object: where, how big, how turned and stretched
         "center": _u(g, -0.3, 0.3, n, 2),
-        "radius": _u(g, 0.42, 0.68, n),
+        "radius": _u(g, 0.52, 0.76, n),
         "rotation": _u(g, 0.0, 2 * math.pi, n),
-        "log_aspect": _u(g, -0.3, 0.3, n),
+        "log_aspect": _u(g, -0.2, 0.2, n),
         "morph": torch.rand(n, generator=g),  # per-shape deformation in [0, 1)
         # texture: orientation, cycles per object radius, phases, edge hardness
         "tex_angle": _u(g, 0.0, math.pi, n),
-        "tex_freq": _u(g, 0.85, 1.45, n),
+        "tex_freq": _u(g, 0.8, 1.3, n),
         "tex_phase": _u(g, 0.0, 2 * math.pi, n, 2),
         "tex_gain": _u(g, 1.5, 6.0, n),
         "colors": torch.rand(n, 2, 3, generator=g),
         # background
-        "bg_colors": torch.rand(n, 2, 3, generator=g),
+        "bg_colors": 0.5 + 0.65 * (torch.rand(n, 2, 3, generator=g) - 0.5),  # a little duller than objects
         "bg_angle": _u(g, 0.0, 2 * math.pi, n),
-        "bg_noise": torch.randn(n, 3, 4, 4, generator=g) * _u(g, 0.04, 0.2, n, 1, 1, 1),
+        "bg_noise": torch.randn(n, 3, 4, 4, generator=g) * _u(g, 0.03, 0.15, n, 1, 1, 1),
         # decoy: a small textured patch with a random texture
         "decoy_on": torch.rand(n, generator=g) < 0.5,
         "decoy_center": _u(g, -0.85, 0.85, n, 2),
@@ -120,16 +120,16 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         "decoy_angle": _u(g, 0.0, math.pi, n),
         "decoy_phase": _u(g, 0.0, 2 * math.pi, n, 2),
         "decoy_colors": torch.rand(n, 2, 3, generator=g),
-        # clutter: bars and blobs, each present with p=0.7, half of them over the object
-        "bar_on": torch.rand(n, _N_BARS, generator=g) < 0.7,
-        "bar_top": torch.rand(n, _N_BARS, generator=g) < 0.5,
+        # clutter: bars and blobs, each present with p=0.6, a third of them over the object
+        "bar_on": torch.rand(n, _N_BARS, generator=g) < 0.6,
+        "bar_top": torch.rand(n, _N_BARS, generator=g) < 0.33,
         "bar_center": _u(g, -1.0, 1.0, n, _N_BARS, 2),
         "bar_angle": _u(g, 0.0, math.pi, n, _N_BARS),
         "bar_half_len": _u(g, 0.15, 0.5, n, _N_BARS),
         "bar_half_width": _u(g, 0.05, 0.1, n, _N_BARS),
         "bar_color": torch.rand(n, _N_BARS, 3, generator=g),
-        "blob_on": torch.rand(n, _N_BLOBS, generator=g) < 0.7,
-        "blob_top": torch.rand(n, _N_BLOBS, generator=g) < 0.5,
+        "blob_on": torch.rand(n, _N_BLOBS, generator=g) < 0.6,
+        "blob_top": torch.rand(n, _N_BLOBS, generator=g) < 0.33,
         "blob_center": _u(g, -1.0, 1.0, n, _N_BLOBS, 2),
         "blob_radius": _u(g, 0.08, 0.2, n, _N_BLOBS),
         "blob_color": torch.rand(n, _N_BLOBS, 3, generator=g),
@@ -171,7 +171,7 @@ def _shape_radius(shape: torch.Tensor, theta: torch.Tensor, morph: torch.Tensor)
     # a superellipse: exponent 2.8 is a squircle, 7 nearly a sharp square
     p = 2.8 + 4.2 * m
     square = 0.92 * (torch.cos(theta).abs() ** p + torch.sin(theta).abs() ** p) ** (-1 / p)
-    star = 1.0 + (0.22 + 0.2 * m) * torch.cos(5 * theta)
+    star = 1.0 + (0.28 + 0.17 * m) * torch.cos(5 * theta)
     table = torch.stack([disc, tri, square, star, disc])  # the ring's hole is cut separately
     return table.gather(0, shape[None, :, None, None].expand(1, *theta.shape))[0]
 
@@ -216,7 +216,7 @@ def _render(p: dict[str, torch.Tensor], size: int, g: torch.Generator) -> torch.
     shape = p["y"] // len(TEXTURES)
     radius = p["radius"][:, None, None]
     alpha = _coverage(radius * _shape_radius(shape, theta, p["morph"]) - rho, px)
-    hole = radius * (0.38 + 0.24 * p["morph"][:, None, None])
+    hole = radius * (0.42 + 0.2 * p["morph"][:, None, None])
     is_ring = (shape == SHAPES.index("ring"))[:, None, None]
     alpha = torch.where(is_ring, alpha * _coverage(rho - hole, px), alpha)
     checks = p["y"] % len(TEXTURES) == TEXTURES.index("checks")

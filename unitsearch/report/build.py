@@ -57,11 +57,12 @@ def _baseline(text: str | None, study: optuna.Study, records: list[TrialRecord])
         form = resolve_unit(text).form
     except UserError as e:
         if explicit:
-            raise UserError(f"unknown baseline {text!r} ({e}); designs in study {study.study_name!r}: {designs}") from None
+            why = f" ({e})" if "=" in text else ": not a preset name or a unit form"
+            raise UserError(f"unknown baseline {text!r}{why}; designs in study {study.study_name!r}: {designs}") from None
         return None, None
     if form not in present:
         if explicit:
-            raise UserError(f"baseline {text!r} is not a design in study {study.study_name!r}; designs: {designs}")
+            raise UserError(f"baseline {text!r} is not a design in study {study.study_name!r}; designs in study: {designs}")
         return None, None
     return preset_name(UnitSpec.parse(form)) or form, form
 

@@ -210,13 +210,13 @@ def collect_trials(trials: list[FrozenTrial], metric: Metric = Metric.VAL) -> tu
     records = [r for r in (_record(t, metric) for t in trials) if r is not None]
     varying = [k for k in CONTEXT_KEYS if len({getattr(r, k) for r in records}) > 1]
     records = [replace(r, design=design_label(r, varying)) for r in records]
-    chosen: dict[tuple[str, Any], TrialRecord] = {}
-    for r in records:
+    chosen: dict[tuple[str, Any], int] = {}  # (design, seed) -> index of the record used
+    for i, r in enumerate(records):
         if r.error is None or r.status not in _USED_ORDER:
             continue
         key = (r.design, r.seed if r.seed is not None else f"trial {r.number}")
-        old = chosen.get(key)
-        if old is None or (_USED_ORDER[r.status], -r.number) < (_USED_ORDER[old.status], -old.number):
-            chosen[key] = r
-    used = {r.number for r in chosen.values()}
-    return [replace(r, used=r.number in used) for r in records], varying
+        j = chosen.get(key)
+        if j is None or (_USED_ORDER[r.status], -r.number, -i) < (_USED_ORDER[records[j].status], -records[j].number, -j):
+            chosen[key] = i
+    used = set(chosen.values())
+    return [replace(r, used=i in used) for i, r in enumerate(records)], varying

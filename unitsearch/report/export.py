@@ -185,7 +185,7 @@ def _sections(report: Report) -> list[tuple[str, list[dict[str, Any]]]]:
     for f in FACTORS:
         out.append((f"Mean error by {f}", _factor_rows(report.factors[f])))
     imp = report.importance
-    out.append((f"Importance ({imp['evaluator']})", [{"factor": k, "importance": round(v, 3)} for k, v in imp["factors"].items()]))
+    out.append((f"Factor importance ({imp['evaluator'].split('(')[0]})", [{"factor": k, "importance": round(v, 3)} for k, v in imp["factors"].items()]))
     out.append(("Cost", _cost_rows(report.cost)))
     return out
 

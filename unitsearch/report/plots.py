@@ -86,7 +86,7 @@ def learning_curves_figure(report: Report) -> Figure:
 def errors_figure(report: Report) -> Figure:
     """Mean error with its 95% CI per ranked design (best at the top), paper error as crosses."""
     rows = [r for r in report.rows if r.rank is not None]
-    fig = _figure(9, 1.2 + 0.35 * max(len(rows), 1))
+    fig = _figure(9, 1.6 + 0.35 * max(len(rows), 1))
     ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
     mean = np.array([r.summary.mean for r in rows], dtype=float)
@@ -98,14 +98,16 @@ def errors_figure(report: Report) -> Figure:
     if paper:
         ax.scatter(*zip(*paper), marker="x", color="tab:red", zorder=3, label=f"paper (fail plotted at {_FAIL_LINE:g})")
     ax.set_yticks(y, [f"{r.rank}. {r.design}" for r in rows], fontsize=8)
-    ax.set(xlabel=f"{report.metric.value} error %", title=f"{report.study}: error per design")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set(xlabel=f"{report.metric.value} error %")
+    fig.suptitle(f"{report.study}: error per design")
+    fig.legend(fontsize=7, loc="outside lower center", ncols=2)
     return fig
 
 
 def factors_figure(report: Report) -> Figure:
     """One panel per factor: mean error and 95% CI for each level."""
-    fig = _figure(4 * len(FACTORS), 4)
+    fig = _figure(3.2 * len(FACTORS), 4)
+    fig.suptitle(f"{report.study}: mean error by factor level (95% CI)")
     for ax, factor in zip(fig.subplots(1, len(FACTORS), squeeze=False)[0], FACTORS):
         entries = report.factors.get(factor, [])
         x = np.arange(len(entries))

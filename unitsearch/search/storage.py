@@ -8,6 +8,8 @@ again. A password in a URL never leaves this module: every message shows
 
 from __future__ import annotations
 
+import warnings
+
 import optuna
 import sqlalchemy
 from sqlalchemy.engine import make_url
@@ -15,6 +17,9 @@ from sqlalchemy.engine import make_url
 from ..errors import UserError
 
 __all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "check_url"]
+
+# Heartbeats and their retry callback are marked experimental in Optuna 5; they are what we rely on.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 DEFAULT_STORAGE = "sqlite:///studies.db"
 HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats

@@ -1,0 +1,72 @@
+"""The verdict's fields and sentence, for a study that confirms the paper and ones that do not."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from scipy import stats
+
+from unitsearch.report import build_report
+from unitsearch.report.verdict import format_ranks
+
+from .conftest import make_trial
+
+
+def _study(trials):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    study.add_trials(trials)
+    return study
+
+
+def test_verdict_confirms_the_paper(ablation):
+    trials, val, _ = ablation
+    v = build_report(_study(trials)).verdict
+    seeds = sorted(set(val["full_preact"]) & set(val["original"]))
+    a = np.array([val["full_preact"][s] for s in seeds])
+    b = np.array([val["original"][s] for s in seeds])
+    assert v.best == "full_preact" and v.full_preact_rank == 1 and v.n_designs == 9
+    assert v.baseline == "original" and v.n_seeds == 5
+    assert v.diff == pytest.approx((a - b).mean())
+    assert v.ci == pytest.approx(list(stats.t.interval(0.95, 4, loc=(a - b).mean(), scale=stats.sem(a - b))))
+    assert v.p == pytest.approx(stats.ttest_rel(a, b).pvalue) and v.full_preact_better is True
+    assert v.fail_units == ["exclusive_gate_0", "const_scale_0.5", "dropout_shortcut"]
+    assert v.fail_units_ranks == [7, 8, 9] and v.fail_units_in_bottom_third is True and v.bottom_third_from == 7
+    assert v.text.startswith("full_preact ranks 1 of 9; its error is ")
+    assert "points lower than original's (paired t-test p" in v.text and "n = 5 seeds" in v.text
+    assert "rank 7-9 of 9 (bottom third)." in v.text
+
+
+def test_verdict_says_plainly_when_it_did_not():
+    errs = {
+        "original": [7.0, 7.5, 6.8, 7.2, 7.1],
+        "full_preact": [7.1, 7.4, 7.0, 7.1, 7.2],
+        "dropout_shortcut": [5.0, 5.1, 5.2, 5.0, 5.1],  # a paper "fail" that does well here
+        "relu_preact": [20.0, 21.0, 20.5, 19.0, 22.0],
+    }
+    trials = [make_trial(d, s, "complete", e) for d, xs in errs.items() for s, e in enumerate(xs)]
+    v = build_report(_study(trials)).verdict
+    p = stats.ttest_rel(errs["full_preact"], errs["original"]).pvalue
+    assert p > 0.05 and v.p == pytest.approx(p)
+    assert v.full_preact_better is False and v.full_preact_rank == 3
+    assert v.fail_units_ranks == [1] and v.fail_units_in_bottom_third is False
+    assert "not significantly different from original's" in v.text
+    assert "full_preact ranks 3 of 4 (" in v.text and "not all in the bottom third" in v.text
+
+
+def test_verdict_without_full_preact_or_enough_seeds():
+    trials = [make_trial("original", 0, "complete", 7.0), make_trial("relu_preact", 0, "complete", 6.0)]
+    v = build_report(_study(trials)).verdict
+    assert v.full_preact is None and v.full_preact_rank is None and v.fail_units == []
+    assert v.text == "full_preact is not in this study; relu_preact ranks 1 of 2."
+    trials.append(make_trial("full_preact", 0, "complete", 6.5))
+    v = build_report(_study(trials)).verdict
+    assert v.n_seeds == 1 and v.p is None and v.full_preact_better is None
+    assert "cannot be tested against original" in v.text
+
+
+def test_format_ranks():
+    assert format_ranks([15, 13, 14]) == "13-15"
+    assert format_ranks([2, 9, 15]) == "2, 9, 15"
+    assert format_ranks([4]) == "4"

@@ -1,0 +1,147 @@
+"""End to end through the CLI on the smoke profile: run, resume, pruning, divergence, bad input."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from unitsearch.cli import app
+
+runner = CliRunner()
+
+SPACE = """
+description = "three units, two seeds"
+profile = "smoke"
+seeds = [0, 1]
+
+[factors]
+unit = ["original", "full_preact", "h=identity;branch=relu-conv-bn-relu-conv-bn;f=id"]
+
+[pruner]
+name = "none"
+"""
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def _space(tmp_path, text=SPACE, name="tiny"):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _done_per_key(url: str, study: str) -> collections.Counter:
+    st = optuna.load_study(study_name=study, storage=url)
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return collections.Counter(t.user_attrs["plan_key"] for t in st.get_trials(states=states))
+
+
+@pytest.mark.slow
+def test_run_trains_every_cell_seed_once_and_resumes_without_retraining(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    space = _space(tmp_path)
+    result = _invoke("run", "--space", space)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "studies.db").exists()  # the default storage, in the working directory
+    url = "sqlite:///studies.db"
+    done = _done_per_key(url, "tiny")
+    assert len(done) == 6 and set(done.values()) == {1}
+
+    st = optuna.load_study(study_name="tiny", storage=url)  # a plain Optuna study
+    n_before = len(st.trials)
+    t = st.trials[0]
+    for key in ("unit", "preset", "seed", "profile", "depth", "width", "params", "macs", "curve", "final_train_loss", "val_error", "epochs", "wall_seconds", "images_per_s", "status", "manifest", "config"):
+        assert key in t.user_attrs, key
+    assert t.user_attrs["manifest"]["optuna"] == optuna.__version__
+    assert len(t.intermediate_values) == t.user_attrs["epochs"] == 2
+    assert {tr.user_attrs["preset"] for tr in st.trials} == {"original", "full_preact", "relu_preact"}  # forms resolve to presets
+
+    again = _invoke("run", "--space", space)
+    assert again.exit_code == 0
+    assert len(optuna.load_study(study_name="tiny", storage=url).trials) == n_before  # nothing new trained
+
+
+@pytest.mark.slow
+def test_failed_trial_is_queued_again_by_the_next_run(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    space = _space(tmp_path)
+    assert _invoke("run", "--space", space, "--storage", url, "--n-trials", "2").exit_code == 0
+    st = optuna.load_study(study_name="tiny", storage=url)
+    # Simulate an interrupted trial: take a waiting one and fail it.
+    trial = st.ask()
+    st.tell(trial, state=optuna.trial.TrialState.FAIL)
+    assert _invoke("run", "--space", space, "--storage", url).exit_code == 0
+    done = _done_per_key(url, "tiny")
+    assert len(done) == 6 and set(done.values()) == {1}
+
+
+@pytest.mark.slow
+def test_pruned_and_diverged_trials_are_recorded_with_their_reason(tmp_path):
+    text = SPACE.replace('name = "none"', 'name = "median"\nn_startup_trials = 1\nn_warmup_steps = 0')
+    text = text.replace("[factors]", "[train]\nepochs = 3\n\n[factors]\nlr = [0.05, 10000.0]")
+    text = text.replace('seeds = [0, 1]', 'seeds = [0, 1, 2]')
+    url = f"sqlite:///{tmp_path}/s.db"
+    assert _invoke("run", "--space", _space(tmp_path, text), "--storage", url).exit_code == 0
+    trials = optuna.load_study(study_name="tiny", storage=url).trials
+    diverged = [t for t in trials if t.user_attrs.get("status") == "diverged"]
+    assert diverged and all(t.params["lr"] == 10000.0 for t in diverged)
+    assert all(t.state is optuna.trial.TrialState.COMPLETE and t.value == pytest.approx(90.0) for t in diverged)
+    assert all("diverged: training loss" in t.user_attrs["reason"] for t in diverged)
+    pruned = [t for t in trials if t.state is optuna.trial.TrialState.PRUNED]
+    assert all(t.user_attrs["status"] == "pruned" and "pruned after epoch" in t.user_attrs["reason"] for t in pruned)
+    assert len(trials) == 18
+
+
+def test_the_leaderboard_follows_the_run(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    text = SPACE.replace('seeds = [0, 1]', 'seeds = [0]').replace('"h=identity;branch=relu-conv-bn-relu-conv-bn;f=id"', "").replace(', ]', ']')
+    result = _invoke("run", "--space", _space(tmp_path, text), "--storage", url)
+    assert result.exit_code == 0
+    assert "full_preact" in result.output and "Verdict" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--space", "nope"], "unknown search space 'nope'; allowed: activations"),
+        (["--space", "activations", "--profile", "huge"], "unknown profile 'huge'; allowed: smoke, cpu, paper"),
+        (["--space", "activations", "--pruner", "asha"], "unknown pruner 'asha'; allowed: median"),
+        (["--space", "activations", "--device", "tpu"], "unknown device 'tpu'; allowed: auto, cpu"),
+        (["--space", "activations", "--data", "cifar10", "--data-dir", "{tmp}/missing"], "missing"),
+        (["--space", "activations", "--data", "imagenet"], "imagenet"),
+        (["--space", "activations", "--storage", "mongodb://x/y"], "unsupported storage 'mongodb'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = runner.invoke(app, ["run", *args, "--profile" if "--profile" not in args else "--n-trials", "smoke" if "--profile" not in args else "1"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert needle in lines[0]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "studies.db").exists()
+
+
+def test_bad_space_file_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _space(tmp_path, '[factors]\nunit = ["original", "full_pre"]', name="bad")
+    result = runner.invoke(app, ["run", "--space", path])
+    assert result.exit_code == 2
+    assert "search space bad.toml: key 'factors.unit': unknown unit preset 'full_pre'; allowed:" in result.output
+    assert not (tmp_path / "studies.db").exists()
+
+
+def test_spaces_list_and_show():
+    result = _invoke("spaces", "list", "--format", "json")
+    rows = {r["space"]: r for r in json.loads(result.output)}
+    assert rows["paper_ablations"]["trials"] == 15 * rows["paper_ablations"]["seeds"]
+    shown = _invoke("spaces", "show", "grammar")
+    assert "branch_mid" in shown.output and "sampled trials" in shown.output

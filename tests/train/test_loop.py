@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from unitsearch.data import load_data
+from unitsearch.errors import UserError
+from unitsearch.models import build_resnet
+from unitsearch.train import PROFILES, Schedule, TrainConfig, Warmup, apply_overrides, lr_at, resolve_device, train
+from unitsearch.train.loop import use_warmup
+from unitsearch.units import PRESETS
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_data("synthetic", image_size=16, train_size=512, val_size=256, test_size=256, seed=0)
+
+
+def _run(data, preset="full_preact", **cfg):
+    torch.manual_seed(cfg.get("seed", 0))
+    model = build_resnet(PRESETS[preset].spec, depth=8, width=4, num_classes=data.num_classes)
+    seen = []
+    result = train(model, data, TrainConfig(**{"epochs": 2, "batch_size": 64, **cfg}), callback=seen.append)
+    return result, seen
+
+
+def test_same_seed_gives_the_same_metrics_to_the_last_digit(data):
+    a, _ = _run(data, seed=3)
+    b, _ = _run(data, seed=3)
+    c, _ = _run(data, seed=4)
+    strip = lambda r: [(m.train_loss, m.train_acc, m.val_loss, m.val_error) for m in r.curve]  # noqa: E731
+    assert strip(a) == strip(b)
+    assert a.test_error == b.test_error
+    assert strip(a) != strip(c)
+
+
+@pytest.mark.slow
+def test_loss_falls(data):
+    result, _ = _run(data, epochs=6, lr=0.05)
+    losses = [m.train_loss for m in result.curve]
+    assert result.status == "complete"
+    assert losses[-1] < losses[0] - 0.1
+    assert result.val_error < 90.0  # better than chance on 10 classes
+
+
+def test_callback_sees_every_epoch_and_can_stop_the_run(data):
+    result, seen = _run(data, epochs=3)
+    assert [m.epoch for m in seen] == [1, 2, 3] == [m.epoch for m in result.curve]
+    assert all(m.images_per_s > 0 and m.seconds > 0 for m in seen)
+
+    class Stop(Exception):
+        pass
+
+    def stop(m):
+        raise Stop
+
+    model = build_resnet(PRESETS["original"].spec, depth=8, width=4)
+    with pytest.raises(Stop):
+        train(model, data, TrainConfig(epochs=3, batch_size=64), callback=stop)
+
+
+def test_a_blown_up_loss_is_a_result_not_a_crash(data):
+    result, seen = _run(data, preset="original", lr=1e4, check_every=2, epochs=3)
+    assert result.status == "diverged"
+    assert "diverged" in result.reason
+    assert result.val_error == pytest.approx(90.0)  # chance on 10 classes
+    assert result.test_error is None
+
+
+def test_step_schedule_warmup_and_cosine():
+    cfg = TrainConfig(epochs=10, lr=0.1, warmup_iters=5)
+    assert lr_at(0, 100, cfg, warmup=True) == 0.01
+    assert lr_at(5, 100, cfg, warmup=True) == 0.1
+    assert lr_at(49, 100, cfg, warmup=False) == 0.1
+    assert lr_at(50, 100, cfg, warmup=False) == pytest.approx(0.01)
+    assert lr_at(75, 100, cfg, warmup=False) == pytest.approx(0.001)
+    cos = TrainConfig(schedule=Schedule.COSINE)
+    assert lr_at(0, 100, cos, warmup=False) == pytest.approx(0.1)
+    assert lr_at(50, 100, cos, warmup=False) == pytest.approx(0.05)
+
+
+def test_warmup_is_on_for_deep_original_units_only():
+    auto = TrainConfig()
+    assert use_warmup(auto, build_resnet(PRESETS["original"].spec, depth=110, width=2))
+    assert not use_warmup(auto, build_resnet(PRESETS["full_preact"].spec, depth=110, width=2))
+    assert not use_warmup(auto, build_resnet(PRESETS["original"].spec, depth=20, width=2))
+    assert use_warmup(TrainConfig(warmup=Warmup.ON), build_resnet(PRESETS["full_preact"].spec, depth=8, width=2))
+
+
+def test_paper_recipe_is_the_default():
+    cfg = TrainConfig()
+    assert (cfg.lr, cfg.momentum, cfg.weight_decay, cfg.batch_size) == (0.1, 0.9, 1e-4, 128)
+    assert cfg.milestones == (0.5, 0.75) and cfg.epochs == 164
+    assert PROFILES["paper"].depth == 110 and PROFILES["paper"].dataset == "cifar10"
+
+
+@pytest.mark.parametrize("overrides, needle", [({"lr_max": 1}, "unknown train setting 'lr_max'"), ({"epochs": "many"}, "bad train setting"), ({"epochs": 0}, "epochs must be >= 1"), ({"schedule": "linear"}, "bad train setting")])
+def test_bad_overrides_are_one_line(overrides, needle):
+    with pytest.raises(UserError) as info:
+        apply_overrides(TrainConfig(), overrides)
+    assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("text, needle", [("gpu", "allowed: auto, cpu, cuda, cuda:N, mps"), ("cuda:7", "cuda")])
+def test_bad_devices(text, needle):
+    if text.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(UserError, match=needle):
+        resolve_device(text)
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+
+
+def test_channels_last_gives_the_same_result_up_to_rounding(data):
+    a, _ = _run(data, channels_last=True, epochs=1)
+    b, _ = _run(data, channels_last=False, epochs=1)
+    assert math.isclose(a.curve[0].train_loss, b.curve[0].train_loss, rel_tol=1e-3)
