@@ -9,9 +9,10 @@ import optuna
 import pytest
 from scipy import stats
 
-from unitsearch.report import build_report
+from unitsearch.report import build_report, format_report
 from unitsearch.units import PRESETS
 
+from .conftest import make_trial
 from .test_stats import holm_np
 
 
@@ -124,3 +125,16 @@ def test_baseline_by_form_equals_by_name(ablation):
     assert [r.baseline_p_holm for r in a.rows] == [r.baseline_p_holm for r in b.rows]
     c = build_report(study, baseline="relu_preact")
     assert c.baseline == "relu_preact" and {r.design: r for r in c.rows}["relu_preact"].vs_baseline is None
+
+
+def test_designs_split_by_varying_depth_and_compare_within_it():
+    errs = {("original", 20): 8.0, ("full_preact", 20): 7.0, ("original", 56): 6.0, ("full_preact", 56): 5.5}
+    trials = [make_trial(u, s, "complete", e + 0.1 * s * (u == "original"), depth=d) for (u, d), e in errs.items() for s in range(3)]
+    report = build_report(_study(trials))
+    assert report.varying == ["depth"]
+    rows = {r.design: r for r in report.rows}
+    assert set(rows) == {"original [depth=20]", "full_preact [depth=20]", "original [depth=56]", "full_preact [depth=56]"}
+    assert rows["full_preact [depth=20]"].vs_baseline.diff == pytest.approx(-1.1)  # against depth 20's original
+    assert rows["full_preact [depth=56]"].vs_baseline.diff == pytest.approx(-0.6)
+    assert report.verdict.full_preact == "full_preact [depth=56]" and report.verdict.baseline == "original [depth=56]"
+    assert "| depth |" in format_report(report, "markdown")

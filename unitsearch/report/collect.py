@@ -13,7 +13,7 @@ Which number a trial contributes (its per-seed error) depends on how it ended
   number is biased upwards; that is the point of pruning (the pruner judged it
   would not catch up), and it keeps the loser in the ranking instead of silently
   dropping it. With ``Metric.TEST`` it still is the validation error.
-* ``skipped`` (pre-filter), ``failed`` and running trials: excluded.
+* ``skipped`` (pre-filter), ``failed``, running, ``unused`` and ``duplicate`` trials: excluded.
 
 When one (design, seed) pair has several trials (a retried cell), the one used is
 a finished one (``complete``/``diverged``) before a ``pruned`` one, then the latest.
@@ -104,12 +104,22 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             raise UserError(f"storage {shown} is not a database file; expected e.g. sqlite:///studies.db")
         if not Path(db).is_file():
             raise UserError(f"no storage at {shown}: file {db} does not exist")
-    # A writer holds SQLite's lock only while it commits; wait for it rather than fail.
-    kwargs = {"connect_args": {"timeout": 30}} if parsed.get_backend_name() == "sqlite" else None
+    if parsed.get_backend_name() == "sqlite":
+        kwargs = {"connect_args": {"timeout": 30}}  # a writer holds the lock only while it commits: wait
+    else:
+        kwargs = {"connect_args": {"connect_timeout": 10}}  # an unreachable server fails in seconds
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the driver the workers use (search.storage)
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=True)
+        return optuna.storages.RDBStorage(
+            parsed.render_as_string(hide_password=False), engine_kwargs=kwargs, skip_table_creation=True
+        )
     except Exception as e:  # noqa: BLE001  (driver, schema or connection errors become one line)
-        raise UserError(f"cannot read Optuna studies from {shown}: {type(e).__name__}") from None
+        cause = getattr(e, "orig", None) or e.__cause__ or e
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        if parsed.password:
+            first = first.replace(parsed.password, "***")
+        raise UserError(f"cannot read Optuna studies from {shown}: {first}") from None
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
@@ -127,6 +137,8 @@ def _finite(x: Any) -> float | None:
 
 def _status(t: FrozenTrial) -> str:
     attr = t.user_attrs.get("status")
+    if attr in ("unused", "duplicate"):  # the objective trained nothing (search.objective.NotRun)
+        return attr
     if t.state is TrialState.COMPLETE:
         return attr if attr in ("complete", "diverged") else "complete"
     if t.state is TrialState.PRUNED:

@@ -16,7 +16,7 @@ from .collect import TrialRecord
 
 __all__ = ["cost_ledger"]
 
-_STATUSES = ("complete", "diverged", "pruned", "skipped", "failed", "running")
+_STATUSES = ("complete", "diverged", "pruned", "skipped", "failed", "running", "unused", "duplicate")
 
 
 def _saved(r: TrialRecord, full_default: int | None) -> int:
