@@ -94,3 +94,17 @@ def test_unpicklable_file_is_a_data_error(tmp_path, trust_test_files):
     (folder / "data_batch_3").write_bytes(b"this is not a pickle")
     with pytest.raises(DataError, match="corrupt"):
         load_data("cifar10", data_dir=tmp_path, val_size=10)
+
+
+def test_failed_download_is_a_data_error(tmp_path, monkeypatch):
+    import urllib.error
+
+    import torchvision.datasets.cifar as tv_cifar
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(tv_cifar, "download_and_extract_archive", offline)
+    with pytest.raises(DataError, match="download into .* failed") as info:
+        load_data("cifar10", data_dir=tmp_path, download=True)
+    assert "\n" not in str(info.value)

@@ -55,10 +55,11 @@ def test_classes_are_balanced():
     assert len(CLASS_NAMES) == NUM_CLASSES
 
 
-def test_default_sizes(small_synthetic):
+def test_requested_sizes(small_synthetic):
     assert small_synthetic.name == "synthetic" and small_synthetic.num_classes == 10
     assert small_synthetic.image_size == 16
-    assert len(small_synthetic.train_y) == 600 and len(small_synthetic.val_y) == 200 and len(small_synthetic.test_y) == 100
+    sizes = len(small_synthetic.train_y), len(small_synthetic.val_y), len(small_synthetic.test_y)
+    assert sizes == (600, 200, 100)
 
 
 @pytest.mark.slow

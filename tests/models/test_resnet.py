@@ -123,3 +123,11 @@ def test_config_defaults_follow_the_paper():
     assert ResNetConfig(depth=164, bottleneck=True).shortcut_type.value == "B"
     assert ResNetConfig(depth=110).units_per_stage == 18
     assert ResNetConfig(depth=164, bottleneck=True).units_per_stage == 18
+
+
+def test_relu_after_the_addition_then_relu_first_branch_trains():
+    # final_act (the branch's pre-activation) must not overwrite the last unit's ReLU output in place.
+    spec = UnitSpec.parse("h=dropout(0.5);branch=relu-conv-bn-conv-bn;f=relu")
+    model = build_resnet(spec, depth=8, width=4)
+    model(torch.randn(2, 3, 16, 16)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())

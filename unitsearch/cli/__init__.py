@@ -37,6 +37,8 @@ app.command("run")(_run.run)
 app.command("worker")(_run.worker)
 app.add_typer(_spaces.app, name="spaces")
 app.add_typer(_model.app, name="model")
+from .diagnose import diagnose as _diagnose
+app.command("diagnose")(_diagnose)
 app.command("report")(_report)
 
 

@@ -15,12 +15,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import UserError
-from ..search import DEFAULT_STORAGE, TrialContext, create_study, join_study, load_space, plan_status, redact, with_overrides, work
+from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, with_overrides, work
 from ..train import resolve_device, set_cpu_threads
 
 console = Console(stderr=True)
 
-StorageOpt = Annotated[str, typer.Option("--storage", help="SQLAlchemy URL of the study database (PostgreSQL for many machines).")]
+# The URL can come from the environment, which keeps a password out of `ps` and job logs.
+StorageOpt = Annotated[
+    str, typer.Option("--storage", envvar="UNITSEARCH_STORAGE", help="SQLAlchemy URL of the study database (PostgreSQL for many machines).")
+]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
 NTrialsOpt = Annotated[int | None, typer.Option("--n-trials", help="Stop after this many trials (per worker).")]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Take no new trial after this many seconds.")]
@@ -49,7 +52,7 @@ def run(
     download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
     device: DeviceOpt = "auto",
     devices: Annotated[str | None, typer.Option("--devices", help="Comma-separated devices, one per worker in turn (cuda:0,cuda:1).")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Local worker processes on this study.")] = 1,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes on this study (default: one per --devices entry).")] = None,
     n_trials: NTrialsOpt = None,
     timeout: TimeoutOpt = None,
     pruner: Annotated[str | None, typer.Option("--pruner", help="median, hyperband, successive_halving, wilcoxon or none.")] = None,
@@ -67,6 +70,7 @@ def run(
     device_list = [d.strip() for d in devices.split(",")] if devices else [device]
     for d in device_list:
         resolve_device(d)  # fail before anything is written
+    workers = workers or len(device_list)
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
     st, added = create_study(storage, name, sp)
@@ -75,7 +79,11 @@ def run(
         set_cpu_threads(threads)
         _run_here(st, ctx, n_trials, timeout)
     else:
-        _run_workers(storage, name, workers, device_list, n_trials, timeout, threads, data, data_dir, download, prefilter)
+        commands = worker_commands(
+            name, workers=workers, devices=device_list, threads=threads, n_trials=n_trials, timeout=timeout,
+            data=data, data_dir=data_dir, download=download, prefilter=prefilter,
+        )
+        _run_workers(storage, st, sp, commands)
     _print_leaderboard(storage, name)
 
 
@@ -98,40 +106,78 @@ def _run_here(st: optuna.Study, ctx: TrialContext, n_trials: int | None, timeout
             raise typer.Exit(130) from None
 
 
-def _run_workers(url, name, workers, devices, n_trials, timeout, threads, data, data_dir, download, prefilter) -> None:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+STOP_SECONDS = 60  # after Ctrl-C, how long `run` waits for its workers to record their trials as failed
+
+
+def worker_commands(
+    study: str,
+    *,
+    workers: int,
+    devices: list[str],
+    threads: int | None = None,
+    cores: int | None = None,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    data: str | None = None,
+    data_dir: str | None = None,
+    download: bool = False,
+    prefilter: bool = False,
+) -> list[list[str]]:
+    """The command line of each local worker: the devices in turn, the CPU cores split between them.
+
+    The storage URL is not on it (a password there would show in ``ps``); workers read it
+    from ``$UNITSEARCH_STORAGE``.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     per_worker = threads or max(1, cores // workers)
-    procs = []
+    commands = []
     for i in range(workers):
-        cmd = [sys.executable, "-m", "unitsearch", "worker", "--storage", url, "--study", name, "--device", devices[i % len(devices)], "--threads", str(per_worker), "--quiet"]
+        cmd = [sys.executable, "-m", "unitsearch", "worker", "--study", study, "--device", devices[i % len(devices)], "--threads", str(per_worker), "--quiet"]
         for flag, value in (("--n-trials", n_trials), ("--timeout", timeout), ("--data", data), ("--data-dir", data_dir)):
             if value is not None:
                 cmd += [flag, str(value)]
         cmd += ["--download"] if download else []
         cmd += ["--prefilter"] if prefilter else []
-        procs.append(subprocess.Popen(cmd))
-    st, space = join_study(url, name)
+        commands.append(cmd)
+    return commands
+
+
+def _run_workers(url: str, st: optuna.Study, space: SearchSpace, commands: list[list[str]]) -> None:
+    env = {**os.environ, "UNITSEARCH_STORAGE": url}
+    procs: list[subprocess.Popen] = []
     try:
+        for cmd in commands:
+            procs.append(subprocess.Popen(cmd, env=env))
         with _progress() as progress:
-            plan = progress.add_task(f"trials done ({workers} workers)", total=space.n_trials)
+            plan = progress.add_task(f"trials done ({len(commands)} workers)", total=space.n_trials)
             while any(p.poll() is None for p in procs):
                 progress.update(plan, completed=plan_status(st, space).done)
                 time.sleep(1.0)
             progress.update(plan, completed=plan_status(st, space).done)
     except KeyboardInterrupt:
-        console.print("interrupted: stopping workers; their running trials are recorded as failed; run the same command to resume")
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        # A terminal's Ctrl-C reaches the workers too; the forwarded SIGINT covers `kill -INT`.
+        # Workers record their running trial as failed (see `work`); more Ctrl-C here would
+        # only orphan them, so the wait is bounded instead.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        console.print(f"interrupted: stopping workers (up to {STOP_SECONDS} s); their running trials are recorded as failed; run the same command to resume")
+        try:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + STOP_SECONDS
+            for p in procs:
+                try:
+                    p.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    p.kill()  # its trial stays RUNNING until its heartbeat is stale; then it is retried
+                    p.wait(timeout=10)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         raise typer.Exit(130) from None
-    failed = [p.returncode for p in procs if p.returncode not in (0,)]
+    failed = [p.returncode for p in procs if p.returncode != 0]
     if failed:
-        raise UserError(f"{len(failed)} of {workers} workers exited with an error (exit codes {failed}); see their messages above")
+        raise UserError(f"{len(failed)} of {len(procs)} workers exited with an error (exit codes {failed}); see their messages above")
 
 
 def worker(
@@ -149,10 +195,10 @@ def worker(
 ) -> None:
     """Join an existing study from any machine and take trials until its plan is done."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    st, space = join_study(storage, study)
-    set_cpu_threads(threads)
-    ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
-    try:
+    try:  # a Ctrl-C while joining takes nothing: it, too, ends the worker quietly
+        st, space = join_study(storage, study)
+        set_cpu_threads(threads)
+        ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
         if quiet:
             ran = work(st, ctx, n_trials=n_trials, timeout=timeout)
         else:
@@ -160,6 +206,8 @@ def worker(
                 plan = progress.add_task("trials done", total=space.n_trials)
                 ran = work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done))
     except KeyboardInterrupt:
+        if not quiet:
+            console.print("interrupted: the running trial is recorded as failed; `unitsearch run` queues it again")
         raise typer.Exit(130) from None
     if not quiet:
         console.print(f"worker done: {ran} trials trained")

@@ -128,34 +128,19 @@ def load_data(
     dataset = parse_name(name)
     if not 8 <= int(image_size) <= 256:
         raise DataError(f"image size {image_size} is out of range; expected 8 to 256 pixels")
-    for label, value in (("train size", train_size), ("val size", val_size), ("test size", test_size)):
-        if value is not None and int(value) < (1 if label == "train size" else 0):
-            raise DataError(f"{label} {value} is invalid; expected a whole number >= {1 if label == 'train size' else 0}")
+    for label, value, least in (("train size", train_size, 1), ("val size", val_size, 1), ("test size", test_size, 0)):
+        if value is not None and int(value) < least:
+            raise DataError(f"{label} {value} is invalid; expected a whole number >= {least}")
 
     if dataset is DatasetName.SYNTHETIC:
-        n_train = _SYNTHETIC_TRAIN if train_size is None else int(train_size)
-        n_val = _SYNTHETIC_VAL if val_size is None else int(val_size)
-        n_test = _SYNTHETIC_TEST if test_size is None else int(test_size)
-        train_x, train_y = synthetic.generate(n_train, image_size=image_size, seed=seed, split="train")
-        val_x, val_y = synthetic.generate(n_val, image_size=image_size, seed=seed, split="val")
-        test_x, test_y = synthetic.generate(n_test, image_size=image_size, seed=seed, split="test")
+        splits = _synthetic_splits(image_size, train_size, val_size, test_size, seed)
         num_classes = synthetic.NUM_CLASSES
     else:
-        raw = cifar.read_cifar(dataset.value, data_dir=Path(data_dir) if data_dir is not None else Path("data"),
-                               download=download)
-        n_val = _CIFAR_VAL if val_size is None else int(val_size)
-        if n_val >= raw.train_x.shape[0]:
-            raise DataError(f"val size {n_val} leaves no training images; expected fewer than {raw.train_x.shape[0]}")
-        train_idx, val_idx = _hold_out(raw.train_x.shape[0], n_val, seed)
-        train_idx = train_idx if train_size is None else train_idx[: int(train_size)]
-        train_x, train_y = raw.train_x[train_idx], raw.train_y[train_idx]
-        val_x, val_y = raw.train_x[val_idx], raw.train_y[val_idx]
-        # The test split is the head of the official test set, the same for every seed.
-        n_test = raw.test_x.shape[0] if test_size is None else int(test_size)
-        test_x, test_y = raw.test_x[:n_test], raw.test_y[:n_test]
-        if image_size != raw.train_x.shape[-1]:
-            train_x, val_x, test_x = (cifar.resize(t, image_size) for t in (train_x, val_x, test_x))
+        root = Path(data_dir) if data_dir is not None else Path("data")
+        raw = cifar.read_cifar(dataset.value, data_dir=root, download=download)
+        splits = _cifar_splits(raw, image_size, train_size, val_size, test_size, seed)
         num_classes = raw.num_classes
+    train_x, train_y, val_x, val_y, test_x, test_y = splits
 
     mean, std = _channel_stats(train_x)
     config = f"{dataset.value}|size={image_size}|seed={seed}|n={len(train_y)},{len(val_y)},{len(test_y)}"
@@ -170,6 +155,46 @@ def load_data(
         std=std,
         fingerprint=_fingerprint(config, (train_x, train_y, val_x, val_y, test_x, test_y)),
     )
+
+
+def _synthetic_splits(
+    image_size: int, train_size: int | None, val_size: int | None, test_size: int | None, seed: int
+) -> tuple[torch.Tensor, ...]:
+    """Each split from its own random stream, so changing one size leaves the others as they were."""
+    sizes = {
+        "train": _SYNTHETIC_TRAIN if train_size is None else int(train_size),
+        "val": _SYNTHETIC_VAL if val_size is None else int(val_size),
+        "test": _SYNTHETIC_TEST if test_size is None else int(test_size),
+    }
+    out: list[torch.Tensor] = []
+    for split, n in sizes.items():
+        out.extend(synthetic.generate(n, image_size=image_size, seed=seed, split=split))
+    return tuple(out)
+
+
+def _cifar_splits(
+    raw: cifar.RawCifar,
+    image_size: int,
+    train_size: int | None,
+    val_size: int | None,
+    test_size: int | None,
+    seed: int,
+) -> tuple[torch.Tensor, ...]:
+    """Validation held out of the official training set; the test split is the official test set."""
+    n_all = raw.train_x.shape[0]
+    n_val = _CIFAR_VAL if val_size is None else int(val_size)
+    if n_val >= n_all:
+        raise DataError(f"val size {n_val} leaves no training images; expected fewer than {n_all}")
+    train_idx, val_idx = _hold_out(n_all, n_val, seed)
+    if train_size is not None:
+        train_idx = train_idx[: int(train_size)]
+    # The test split is the head of the official test set, the same for every seed.
+    n_test = raw.test_x.shape[0] if test_size is None else int(test_size)
+    xs = [raw.train_x[train_idx], raw.train_x[val_idx], raw.test_x[:n_test]]
+    ys = [raw.train_y[train_idx], raw.train_y[val_idx], raw.test_y[:n_test]]
+    if image_size != raw.train_x.shape[-1]:
+        xs = [cifar.resize(x, image_size) for x in xs]
+    return xs[0], ys[0], xs[1], ys[1], xs[2], ys[2]
 
 
 def _hold_out(n: int, n_val: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -22,18 +22,26 @@ What an image shows (all geometry in units where the image spans [-1, 1]):
   whose texture is random, so "which texture is present" is not enough: it is
   the texture of the large shape that counts.
 * **Label-independent ambiguity, not label noise.** Every label is correct,
-  but some images are genuinely hard: low colour contrast between the two
-  texture colours or between object and background, a small object at 16x16
-  where a period of the texture spans few pixels, heavy occlusion, pixel noise.
+  but some images are genuinely hard: low colour contrast between object and
+  background, a small object at 16x16 where a period of the texture spans few
+  pixels, a round-cornered square next to a disc, heavy occlusion, pixel noise.
 
-The classes are exactly balanced within each block of 200 images and an
-image is invariant in class under a horizontal flip (no class is a mirror of
-another), so the paper's flip augmentation stays label-preserving.
+The classes are exactly balanced within each block of 200 images, and a
+horizontal flip never changes an image's class (no class is the mirror image of
+another), so the paper's flip augmentation preserves labels.
 
 Scenes are drawn in blocks of 200 from a generator seeded by ``(seed, split,
-block)``, so the same seed gives bit-identical tensors, the first ``n`` images
-of a split do not depend on how many more are asked for, and a scene is the
-same at every ``image_size`` up to pixel noise.
+block)``, so the same seed gives bit-identical tensors (with one torch build on
+one kind of CPU: vectorised ``sin``/``exp`` may differ in the last bit on
+another, which can move a pixel by one level), the first ``n`` images of a
+split do not depend on how many more are asked for, and a scene is the same at
+every ``image_size`` up to pixel noise.
+
+How hard it is (measured on 2 CPU cores, 16x16, seed 0): a pre-activation
+ResNet-56 of width 8 trained on 16k images for 8 epochs (SGD lr 0.1, /10 at 50%
+and 75%, batch 128, pad-crop-flip) ends near 40% validation error; a ResNet-20
+reaches about 20% accuracy after its first epoch. Most remaining errors confuse
+rounded squares with discs and, less often, stripes with checks.
 """
 
 from __future__ import annotations
@@ -107,7 +115,7 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         "tex_freq": _u(g, 0.8, 1.3, n),
         "tex_phase": _u(g, 0.0, 2 * math.pi, n, 2),
         "tex_gain": _u(g, 1.5, 6.0, n),
-        "colors": torch.rand(n, 2, 3, generator=g),
+        "colors": _contrasting_pair(n, g),
         # background
         "bg_colors": 0.5 + 0.65 * (torch.rand(n, 2, 3, generator=g) - 0.5),  # a little duller than objects
         "bg_angle": _u(g, 0.0, 2 * math.pi, n),
@@ -119,7 +127,7 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         "decoy_checks": torch.rand(n, generator=g) < 0.5,
         "decoy_angle": _u(g, 0.0, math.pi, n),
         "decoy_phase": _u(g, 0.0, 2 * math.pi, n, 2),
-        "decoy_colors": torch.rand(n, 2, 3, generator=g),
+        "decoy_colors": _contrasting_pair(n, g),
         # clutter: bars and blobs, each present with p=0.6, a third of them over the object
         "bar_on": torch.rand(n, _N_BARS, generator=g) < 0.6,
         "bar_top": torch.rand(n, _N_BARS, generator=g) < 0.33,
@@ -135,6 +143,18 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         "blob_color": torch.rand(n, _N_BLOBS, 3, generator=g),
         "noise_std": _u(g, 0.02, 0.07, n),
     }
+
+
+def _contrasting_pair(n: int, g: torch.Generator) -> torch.Tensor:
+    """``[n, 2, 3]`` texture colours, one light and one dark in random order.
+
+    Two independent random colours are often nearly equal, which hides the texture
+    entirely; a texture that cannot be seen is label noise in disguise.
+    """
+    light = _u(g, 0.45, 1.0, n, 3)
+    dark = _u(g, 0.0, 0.55, n, 3)
+    swap = torch.rand(n, 1, generator=g) < 0.5
+    return torch.stack([torch.where(swap, dark, light), torch.where(swap, light, dark)], dim=1)
 
 
 def _coverage(signed: torch.Tensor, px: float) -> torch.Tensor:
@@ -168,10 +188,11 @@ def _shape_radius(shape: torch.Tensor, theta: torch.Tensor, morph: torch.Tensor)
     # an equilateral triangle, scaled up so its area is not far below the disc's
     sector = 2 * math.pi / 3
     tri = 1.3 * math.cos(math.pi / 3) / torch.cos(torch.remainder(theta, sector) - math.pi / 3)
-    # a superellipse: exponent 2.8 is a squircle, 7 nearly a sharp square
-    p = 2.8 + 4.2 * m
+    # a superellipse: exponent 6 has visibly rounded corners, 12 is nearly sharp; much rounder
+    # squares are indistinguishable from discs at 16x16
+    p = 6.0 + 6.0 * m
     square = 0.92 * (torch.cos(theta).abs() ** p + torch.sin(theta).abs() ** p) ** (-1 / p)
-    star = 1.0 + (0.28 + 0.17 * m) * torch.cos(5 * theta)
+    star = 1.0 + (0.3 + 0.15 * m) * torch.cos(5 * theta)
     table = torch.stack([disc, tri, square, star, disc])  # the ring's hole is cut separately
     return table.gather(0, shape[None, :, None, None].expand(1, *theta.shape))[0]
 

@@ -167,7 +167,8 @@ class ResNet(nn.Module):
                 prev_chs = out_chs
         self.units = nn.Sequential(*units)
         # The extra activation after the last addition of a pre-activation net.
-        self.final_act = nn.Sequential(*make_ops(pre, prev_chs, input_is_shared=False))
+        # Not in place: the last unit's output may itself be a ReLU's output, which its backward needs.
+        self.final_act = nn.Sequential(*make_ops(pre, prev_chs))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(prev_chs, cfg.num_classes)
         self.reset_parameters()

@@ -7,6 +7,8 @@ writes the result; heartbeats let the others retry a trial whose worker died.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -88,6 +90,60 @@ def join_study(url: str, name: str) -> tuple[optuna.Study, SearchSpace]:
     return _study(storage, name, space, create=False), space
 
 
+class _Interrupts:
+    """Ctrl-C (SIGINT) for a worker: at once while a trial trains, between trials otherwise.
+
+    Optuna records a trial interrupted inside the objective as FAIL. An interrupt that lands
+    in its bookkeeping instead could leave a trial RUNNING for good: ``ask`` marks a waiting
+    trial RUNNING before its heartbeat starts, and a trial without a heartbeat is never
+    declared stale, so no worker would ever take its (cell, seed) again. Outside the
+    objective, SIGINT is therefore only noted, and acted on between trials. Later SIGINTs
+    (a terminal signals every process of the job, and ``run`` forwards one more) are only
+    noted too, so they cannot cut short Optuna's recording of the failed trial.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._armed = False
+        self._previous = None
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():  # only the main thread gets signals
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+        if self._armed:
+            self._armed = False
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.check()
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def guard(self, objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Trial], float]:
+        def run(trial: optuna.Trial) -> float:
+            self._armed = True
+            try:
+                self.check()  # noted while Optuna handed out this trial: fail it now, it is ours
+                return objective(trial)
+            finally:
+                self._armed = False
+
+        return run
+
+
 def work(
     study: optuna.Study,
     ctx: TrialContext,
@@ -101,34 +157,41 @@ def work(
     An idle worker waits while other trials run, because a trial whose worker
     died comes back as a waiting retry once its heartbeat is stale.
 
+    Raises:
+        KeyboardInterrupt: On SIGINT (in the main thread); the trial it interrupted is
+            recorded as FAIL, and the next ``run`` queues its (cell, seed) again.
+
     Returns:
         The number of trials this worker ran.
     """
     ctx.data()  # load (and check) the data before taking a trial
-    objective = Objective(ctx)
     start, ran = time.monotonic(), 0
     space = ctx.space
-    while n_trials is None or ran < n_trials:
-        if timeout is not None and time.monotonic() - start >= timeout:
-            break
-        optuna.storages.fail_stale_trials(study)
-        status = plan_status(study, space)
-        if on_trial is not None:
-            on_trial(status)
-        if status.finished:
-            break
-        if space.is_grid and status.waiting == 0:
-            if status.running == 0:
-                break  # nothing queued, nothing that could come back: `run` re-queues what is missing
-            time.sleep(STALE_POLL_SECONDS)
-            continue
-        if not space.is_grid and status.done + status.running >= status.total:
-            if status.running == 0:
+    with _Interrupts() as interrupts:
+        objective = interrupts.guard(Objective(ctx))
+        while n_trials is None or ran < n_trials:
+            interrupts.check()
+            if timeout is not None and time.monotonic() - start >= timeout:
                 break
-            time.sleep(STALE_POLL_SECONDS)
-            continue
-        study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
-        ran += 1
+            optuna.storages.fail_stale_trials(study)
+            status = plan_status(study, space)
+            if on_trial is not None:
+                on_trial(status)
+            if status.finished:
+                break
+            if space.is_grid and status.waiting == 0:
+                if status.running == 0:
+                    break  # nothing queued, nothing that could come back: `run` re-queues what is missing
+                interrupts.sleep(STALE_POLL_SECONDS)
+                continue
+            if not space.is_grid and status.done + status.running >= status.total:
+                if status.running == 0:
+                    break
+                interrupts.sleep(STALE_POLL_SECONDS)
+                continue
+            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+            ran += 1
+        interrupts.check()
     if on_trial is not None:
         on_trial(plan_status(study, space))
     return ran

@@ -4,10 +4,16 @@ Heartbeats mark a trial whose worker died as failed, and
 :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` queues its (cell, seed)
 again. A password in a URL never leaves this module: every message shows
 :func:`redact` of the URL.
+
+The environment can shorten the heartbeat (tests, or clusters that preempt often):
+``UNITSEARCH_HEARTBEAT_INTERVAL`` and ``UNITSEARCH_GRACE_PERIOD``, whole seconds. Every
+worker on a study should use the same values: whichever worker looks for stale trials
+judges them by its own grace period.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import optuna
@@ -16,14 +22,14 @@ from sqlalchemy.engine import make_url
 
 from ..errors import UserError
 
-__all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "check_url"]
+__all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "check_url", "heartbeat_settings"]
 
 # Heartbeats and their retry callback are marked experimental in Optuna 5; they are what we rely on.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 DEFAULT_STORAGE = "sqlite:///studies.db"
-HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats
-GRACE_PERIOD = 30  # a trial silent this long is stale: its worker is gone
+HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats ($UNITSEARCH_HEARTBEAT_INTERVAL)
+GRACE_PERIOD = 30  # a trial silent this long is stale: its worker is gone ($UNITSEARCH_GRACE_PERIOD)
 SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock instead of failing
 _SCHEMES = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB (psycopg), mysql+pymysql://..."
 
@@ -34,6 +40,23 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not even parseable: show no part of it that could hold a secret
         return url.split("://", 1)[0] + "://..." if "://" in url else "<storage URL>"
+
+
+def heartbeat_settings() -> tuple[int, int]:
+    """Seconds between heartbeats and the grace period: the defaults, or the environment's."""
+    values = []
+    for name, default in (("UNITSEARCH_HEARTBEAT_INTERVAL", HEARTBEAT_INTERVAL), ("UNITSEARCH_GRACE_PERIOD", GRACE_PERIOD)):
+        text = os.environ.get(name, "").strip()
+        if not text:
+            values.append(default)
+            continue
+        if not text.isdigit() or int(text) < 1:
+            raise UserError(f"{name} must be a whole number of seconds >= 1, got {text!r}")
+        values.append(int(text))
+    interval, grace = values
+    if grace <= interval:  # a live trial would be declared stale between two of its heartbeats
+        raise UserError(f"the grace period ({grace} s) must be longer than the heartbeat interval ({interval} s)")
+    return interval, grace
 
 
 def check_url(url: str) -> sqlalchemy.engine.URL:
@@ -67,9 +90,10 @@ def open_storage(url: str = DEFAULT_STORAGE, *, heartbeat: bool = True, max_retr
     parsed = check_url(url)
     kwargs = {}
     if heartbeat:
+        interval, grace = heartbeat_settings()
         kwargs = {
-            "heartbeat_interval": HEARTBEAT_INTERVAL,
-            "grace_period": GRACE_PERIOD,
+            "heartbeat_interval": interval,
+            "grace_period": grace,
             "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
         }
     try:

@@ -1,0 +1,147 @@
+"""Fixtures for every test folder: a throw-away PostgreSQL server, storage URLs, the CLI as a process.
+
+PostgreSQL tests carry ``@pytest.mark.postgres``; they are skipped only when the server
+binaries are absent (``scripts/setup.sh`` installs them), never because a server failed
+to start: that is an error.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# tests/ is not a package (pytest runs with --import-mode=importlib): load the helper that
+# bench/workers.py shares by its path.
+_spec = importlib.util.spec_from_file_location("unitsearch_tests_pg", Path(__file__).with_name("pg.py"))
+pg = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = pg
+_spec.loader.exec_module(pg)
+
+# Short heartbeats so a killed worker's trial is retried within seconds (storage.py reads these).
+FAST_HEARTBEAT = {"UNITSEARCH_HEARTBEAT_INTERVAL": "1", "UNITSEARCH_GRACE_PERIOD": "3"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:  # a test that needs the server is a postgres test, marked or not
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL cluster for the session, on a free loopback port, with password login."""
+    if pg.find_bindir() is None:
+        pytest.skip(pg.MISSING_REASON)
+    with pg.PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """A fresh, empty database on the session's server: ``postgresql://USER:PASSWORD@127.0.0.1:PORT/DB``."""
+    name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50].strip("_") or "db"
+    return postgres_server.create_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def storage_url(request, tmp_path) -> str:
+    """The same test on a SQLite file and on a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/study.db"
+    return request.getfixturevalue("postgres_url")
+
+
+@dataclass
+class SearchCli:
+    """``unitsearch`` as separate processes (as users and schedulers start it), in ``cwd``."""
+
+    cwd: Path
+    env: dict[str, str]
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "unitsearch", *args]
+
+    def run(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), cwd=self.cwd, env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+
+    def popen(self, *args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+        """Started with stdout and stderr in one pipe: read it with ``communicate(timeout=...)``."""
+        return subprocess.Popen(
+            self.argv(*args), cwd=self.cwd, env={**self.env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs
+        )
+
+    def space(self, text: str, name: str = "tiny") -> str:
+        path = self.cwd / f"{name}.toml"
+        path.write_text(text)
+        return str(path)
+
+
+@pytest.fixture
+def search_cli(tmp_path) -> SearchCli:
+    env = {**os.environ, **FAST_HEARTBEAT, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    return SearchCli(tmp_path, env)
+
+
+@pytest.fixture
+def reap():
+    """Processes a test started: any still alive at teardown are killed and waited for."""
+    procs: list[subprocess.Popen] = []
+    yield procs
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+        try:
+            p.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass
+
+
+@pytest.fixture
+def outcome():
+    """``outcome(url, study)``: finished trials (COMPLETE or PRUNED) per ``plan_key``, and every trial.
+
+    One read-only storage per URL for the whole test, so that polling opens no new connections.
+    """
+    import optuna
+
+    from unitsearch.search import open_storage  # PostgreSQL through psycopg 3, as the workers open it
+
+    storages: dict[str, optuna.storages.RDBStorage] = {}
+
+    def read(url: str, study: str) -> tuple[collections.Counter, list]:
+        if url not in storages:
+            storages[url] = open_storage(url, heartbeat=False)
+        trials = optuna.load_study(study_name=study, storage=storages[url]).get_trials(deepcopy=False)
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        return collections.Counter(t.user_attrs.get("plan_key") for t in trials if t.state in finished), trials
+
+    yield read
+    for storage in storages.values():
+        storage.engine.dispose()
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def poll():
+    """``poll(predicate, timeout=..., what=...)``: a bounded wait."""
+    return wait_for

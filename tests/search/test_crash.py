@@ -1,0 +1,113 @@
+"""Surviving crashes: a worker killed mid-trial, and Ctrl-C on ``unitsearch run``.
+
+A killed worker's trial stops sending heartbeats; once it is stale another worker
+records it as FAIL and :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` queues
+it again (system attribute ``failed_trial``). Ctrl-C records the interrupted trials as
+FAIL at once, and the next ``run`` queues their (cell, seed) again. The conftest sets a
+1 s heartbeat and a 3 s grace period for the worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from unitsearch.search import create_study, load_space
+
+# A few seconds per trial on the smoke profile: long enough to catch a worker mid-trial.
+SLOW = """
+profile = "smoke"
+seeds = [{seeds}]
+
+[train]
+epochs = 8
+
+[factors]
+unit = [{units}]
+
+[pruner]
+name = "none"
+"""
+
+
+def _space(units: list[str], seeds: list[int]) -> str:
+    return SLOW.format(units=", ".join(f'"{u}"' for u in units), seeds=", ".join(map(str, seeds)))
+
+
+def _training(outcome, url: str, study: str, n: int, procs: list[subprocess.Popen]):
+    """A poll predicate: the ``n`` trials that are RUNNING inside the objective, once there are ``n``."""
+
+    def check():
+        for p in procs:
+            if p.poll() is not None:
+                pytest.fail(f"a worker ended early ({p.returncode}): {p.communicate(timeout=10)[0]}")
+        try:
+            _, trials = outcome(url, study)
+        except KeyError:  # the study is not created yet
+            return None
+        # `config` is set when the objective starts, after the heartbeat thread has started.
+        running = [t for t in trials if t.state.name == "RUNNING" and "config" in t.user_attrs]
+        return running if len(running) >= n else None
+
+    return check
+
+
+@pytest.mark.slow
+def test_a_killed_workers_trial_is_failed_retried_and_trained_once(storage_url, search_cli, outcome, reap, poll):
+    space = load_space(search_cli.space(_space(["original", "full_preact", "relu_preact"], [0]), name="slow"))
+    create_study(storage_url, "slow", space)
+    workers = [search_cli.popen("worker", "--storage", storage_url, "--study", "slow", "--threads", "1", "--quiet") for _ in range(2)]
+    reap.extend(workers)
+
+    # Two trials training means each worker holds one: whichever is killed dies mid-trial.
+    running = poll(_training(outcome, storage_url, "slow", 2, workers), timeout=120, what="both workers training")
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait(timeout=10)
+    output, _ = workers[1].communicate(timeout=120)
+    assert workers[1].returncode == 0, output
+
+    done, trials = outcome(storage_url, "slow")
+    assert len(done) == 3 and set(done.values()) == {1}, done
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    assert len(failed) == 1 and failed[0].number in {t.number for t in running}
+    killed = failed[0]
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(retries) == 1, [t.system_attrs for t in trials]
+    assert retries[0].state.name == "COMPLETE" and retries[0].user_attrs["plan_key"] == killed.user_attrs["plan_key"]
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search_cli, outcome, reap, poll):
+    url = f"sqlite:///{tmp_path}/study.db"
+    space = search_cli.space(_space(["original", "full_preact"], [0, 1]), name="slow")
+    # Its own session, so that the second Ctrl-C below can go to the whole job, as a terminal's does.
+    proc = search_cli.popen("run", "--space", space, "--storage", url, "--workers", "2", start_new_session=True)
+    reap.append(proc)
+    running = poll(_training(outcome, url, "slow", 2, [proc]), timeout=120, what="both workers training")
+
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)  # `kill -INT`: only `run` gets it and forwards it to its workers
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # an impatient second Ctrl-C reaches every process of the job
+    output, _ = proc.communicate(timeout=90)
+    stopped = time.monotonic() - start
+    assert proc.returncode == 130, output
+    assert stopped < 60, stopped
+    assert "interrupted" in output and "Traceback" not in output, output
+
+    done, trials = outcome(url, "slow")
+    assert not [t for t in trials if t.state.name == "RUNNING"]  # nothing left for a heartbeat to find
+    states = {t.number: t.state.name for t in trials}
+    assert all(states[t.number] in ("FAIL", "COMPLETE") for t in running), states
+    assert "FAIL" in states.values()
+
+    again = search_cli.run("run", "--space", space, "--storage", url, timeout=180)
+    assert again.returncode == 0, again.stdout + again.stderr
+    done, trials = outcome(url, "slow")
+    assert len(done) == 4 and set(done.values()) == {1}, done
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
