@@ -52,7 +52,7 @@ def run(
     download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
     device: DeviceOpt = "auto",
     devices: Annotated[str | None, typer.Option("--devices", help="Comma-separated devices, one per worker in turn (cuda:0,cuda:1).")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes on this study (default: one per --devices entry).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes on this study (default: one per --devices entry, else the space's).")] = None,
     n_trials: NTrialsOpt = None,
     timeout: TimeoutOpt = None,
     pruner: Annotated[str | None, typer.Option("--pruner", help="median, hyperband, successive_halving, wilcoxon or none.")] = None,
@@ -70,13 +70,15 @@ def run(
     device_list = [d.strip() for d in devices.split(",")] if devices else [device]
     for d in device_list:
         resolve_device(d)  # fail before anything is written
-    workers = workers or len(device_list)
+    workers = workers or (len(device_list) if devices else sp.workers)
+    # Before any torch work, the data check included: more threads than this process's share of
+    # the cores makes torch's small ops crawl (0.3 s became 29 s for the smoke data on 2 busy cores).
+    set_cpu_threads(threads, workers=workers)
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
     st, added = create_study(storage, name, sp)
     console.print(f"study [bold]{name}[/] in {redact(storage)}: {sp.n_trials} trials planned, {added} queued now")
     if workers == 1:
-        set_cpu_threads(threads)
         _run_here(st, ctx, n_trials, timeout)
     else:
         commands = worker_commands(

@@ -105,8 +105,8 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
     return {
         "y": y,
         # main object: where, how big, how turned and stretched
-        "center": _u(g, -0.3, 0.3, n, 2),
-        "radius": _u(g, 0.52, 0.76, n),
+        "center": _u(g, -0.2, 0.2, n, 2),
+        "radius": _u(g, 0.6, 0.8, n),
         "rotation": _u(g, 0.0, 2 * math.pi, n),
         "log_aspect": _u(g, -0.2, 0.2, n),
         "morph": torch.rand(n, generator=g),  # per-shape deformation in [0, 1)
@@ -114,14 +114,14 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         "tex_angle": _u(g, 0.0, math.pi, n),
         "tex_freq": _u(g, 0.8, 1.3, n),
         "tex_phase": _u(g, 0.0, 2 * math.pi, n, 2),
-        "tex_gain": _u(g, 1.5, 6.0, n),
+        "tex_gain": _u(g, 3.0, 6.0, n),
         "colors": _contrasting_pair(n, g),
         # background
         "bg_colors": 0.5 + 0.65 * (torch.rand(n, 2, 3, generator=g) - 0.5),  # a little duller than objects
         "bg_angle": _u(g, 0.0, 2 * math.pi, n),
         "bg_noise": torch.randn(n, 3, 4, 4, generator=g) * _u(g, 0.03, 0.15, n, 1, 1, 1),
         # decoy: a small textured patch with a random texture
-        "decoy_on": torch.rand(n, generator=g) < 0.5,
+        "decoy_on": torch.rand(n, generator=g) < 0.2,
         "decoy_center": _u(g, -0.85, 0.85, n, 2),
         "decoy_radius": _u(g, 0.16, 0.28, n),
         "decoy_checks": torch.rand(n, generator=g) < 0.5,
@@ -129,19 +129,19 @@ def _draw_scenes(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         "decoy_phase": _u(g, 0.0, 2 * math.pi, n, 2),
         "decoy_colors": _contrasting_pair(n, g),
         # clutter: bars and blobs, each present with p=0.6, a third of them over the object
-        "bar_on": torch.rand(n, _N_BARS, generator=g) < 0.6,
+        "bar_on": torch.rand(n, _N_BARS, generator=g) < 0.25,
         "bar_top": torch.rand(n, _N_BARS, generator=g) < 0.33,
         "bar_center": _u(g, -1.0, 1.0, n, _N_BARS, 2),
         "bar_angle": _u(g, 0.0, math.pi, n, _N_BARS),
         "bar_half_len": _u(g, 0.15, 0.5, n, _N_BARS),
         "bar_half_width": _u(g, 0.05, 0.1, n, _N_BARS),
         "bar_color": torch.rand(n, _N_BARS, 3, generator=g),
-        "blob_on": torch.rand(n, _N_BLOBS, generator=g) < 0.6,
+        "blob_on": torch.rand(n, _N_BLOBS, generator=g) < 0.25,
         "blob_top": torch.rand(n, _N_BLOBS, generator=g) < 0.33,
         "blob_center": _u(g, -1.0, 1.0, n, _N_BLOBS, 2),
         "blob_radius": _u(g, 0.08, 0.2, n, _N_BLOBS),
         "blob_color": torch.rand(n, _N_BLOBS, 3, generator=g),
-        "noise_std": _u(g, 0.02, 0.07, n),
+        "noise_std": _u(g, 0.01, 0.04, n),
     }
 
 
@@ -152,8 +152,8 @@ def _contrasting_pair(n: int, g: torch.Generator) -> torch.Tensor:
     entirely; a texture that cannot be seen is label noise in disguise.
     """
     # overlapping ranges: most pairs differ clearly, a few barely (a hard, not a wrong, label)
-    light = _u(g, 0.3, 1.0, n, 3)
-    dark = _u(g, 0.0, 0.7, n, 3)
+    light = _u(g, 0.4, 1.0, n, 3)
+    dark = _u(g, 0.0, 0.6, n, 3)
     swap = torch.rand(n, 1, generator=g) < 0.5
     return torch.stack([torch.where(swap, dark, light), torch.where(swap, light, dark)], dim=1)
 
@@ -191,7 +191,7 @@ def _shape_radius(shape: torch.Tensor, theta: torch.Tensor, morph: torch.Tensor)
     tri = 1.3 * math.cos(math.pi / 3) / torch.cos(torch.remainder(theta, sector) - math.pi / 3)
     # a superellipse: exponent 6 has visibly rounded corners, 12 is nearly sharp; much rounder
     # squares are indistinguishable from discs at 16x16
-    p = 6.0 + 6.0 * m
+    p = 8.0 + 8.0 * m
     square = 0.92 * (torch.cos(theta).abs() ** p + torch.sin(theta).abs() ** p) ** (-1 / p)
     star = 1.0 + (0.3 + 0.15 * m) * torch.cos(5 * theta)
     table = torch.stack([disc, tri, square, star, disc])  # the ring's hole is cut separately

@@ -5,6 +5,7 @@ A space is a TOML file in ``search_spaces/`` (found by name) or anywhere (by pat
     description = "Every row of the paper's Tables 1 and 2"
     profile = "cpu"                      # a fidelity profile (unitsearch.train.PROFILES)
     seeds = [0, 1, 2, 3]                 # every design is trained once per seed
+    workers = 2                          # local worker processes `run` starts by default
 
     [factors]                            # a value is fixed, a list is a choice,
     unit = ["original", "full_preact"]   # {low, high, log} is a range (sampled spaces only)
@@ -50,7 +51,7 @@ _UNIT_PARTS = ("h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
 _NET = ("depth", "width", "bottleneck")
 _TRAIN = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "seed")
 FACTORS = ("unit", *_UNIT_PARTS, *_NET, *_TRAIN)
-_TOP_KEYS = ("description", "profile", "seeds", "factors", "train", "sampler", "pruner", "prefilter")
+_TOP_KEYS = ("description", "profile", "seeds", "workers", "factors", "train", "sampler", "pruner", "prefilter")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class SearchSpace:
     sampler: dict[str, Any] = field(default_factory=lambda: {"name": "grid"})
     pruner: dict[str, Any] = field(default_factory=lambda: {"name": "median"})
     prefilter: dict[str, Any] = field(default_factory=dict)
+    workers: int = 1
 
     @property
     def is_grid(self) -> bool:
@@ -213,6 +215,9 @@ def parse_space(text: str, path: str) -> SearchSpace:
     seeds = data.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds) or len(set(seeds)) != len(seeds):
         raise UserError(f"{_where(path, 'seeds')}: expected a list of distinct integers, e.g. seeds = [0, 1, 2]")
+    workers = data.get("workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise UserError(f"{_where(path, 'workers')}: expected a whole number >= 1, e.g. workers = 2")
     raw_factors = data.get("factors", {})
     if not isinstance(raw_factors, dict) or not raw_factors:
         raise UserError(f"{_where(path, 'factors')}: expected a [factors] table naming at least the unit")
@@ -235,6 +240,7 @@ def parse_space(text: str, path: str) -> SearchSpace:
         sampler=_section(path, data, "sampler", SAMPLERS, "grid"),
         pruner=_section(path, data, "pruner", PRUNERS, "median"),
         prefilter=dict(data.get("prefilter", {})),
+        workers=workers,
     )
     if not space.is_grid and not isinstance(space.sampler.get("n_trials"), int):
         raise UserError(f"{_where(path, 'sampler.n_trials')}: a {space.sampler['name']} sampler needs n_trials (an integer)")

@@ -120,13 +120,13 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "cpu",
-            "the embedded default: a deep, thin ResNet-56 on 16x16 synthetic images, for 2 CPU cores",
+            "the embedded default: a deep, thin ResNet-32 on 16x16 synthetic images, for 2 CPU cores",
             image_size=16,
-            depth=56,
+            depth=32,  # deep enough that the unit design decides trainability (ResNet-20 barely separates them)
             width=8,
-            train_size=8000,
-            val_size=2000,
-            train={"epochs": 8, "batch_size": 128},
+            train_size=3000,
+            val_size=1000,
+            train={"epochs": 8, "batch_size": 64},  # 376 SGD steps; the lr drops at epochs 4 and 6
         ),
         Profile(
             "paper",
