@@ -87,6 +87,46 @@ def test_sqlite_storage_is_in_wal_mode_and_waits_for_the_lock(tmp_path):
     assert len(study.trials) == 1
 
 
+def _pop_all(url: str, barrier, results) -> None:
+    """A worker's share of the waiting trials: ``ask`` until it gets a fresh (not enqueued) trial."""
+    study = optuna.load_study(study_name="pop", storage=open_storage(url, heartbeat=False))
+    barrier.wait(timeout=60)
+    got = []
+    while True:
+        trial = study.ask()
+        if "key" not in trial.user_attrs:  # the queue is empty
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            break
+        got.append(trial.user_attrs["key"])
+        study.tell(trial, 0.0)
+    results.put(got)
+
+
+@pytest.mark.slow
+def test_sqlite_hands_each_waiting_trial_to_one_worker_only(tmp_path):
+    # Without BEGIN IMMEDIATE two processes could both see a trial WAITING and both run it.
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(study_name="pop", storage=open_storage(url, heartbeat=False))
+    for i in range(100):
+        study.enqueue_trial({}, user_attrs={"key": i})
+    ctx = multiprocessing.get_context("fork")  # the workers only touch the database
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_pop_all, args=(url, barrier, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    try:
+        taken = [key for _ in procs for key in results.get(timeout=120)]
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    assert sorted(taken) == list(range(100))
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+
+
 # --- URLs: a password never reaches the output ----------------------------------------------
 
 

@@ -53,9 +53,12 @@ def test_three_workers_train_every_cell_seed_exactly_once(storage_url, search_cl
     reap.append(proc)
     if sys.platform.startswith("linux"):
         # The URL (with its password) reaches the workers through the environment, not `ps`.
-        workers = poll(lambda: [c for c in _children_cmdlines(proc.pid) if " worker " in c] or proc.poll() is not None, timeout=60, what="workers")
+        def three_workers():
+            found = [c for c in _children_cmdlines(proc.pid) if " worker " in c]
+            return found if len(found) == 3 else proc.poll() is not None
+
+        workers = poll(three_workers, timeout=60, what="three workers")
         if isinstance(workers, list):
-            assert len(workers) == 3
             assert not any(storage_url in w or "pg-test-secret" in w for w in workers), workers
     output, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, output
@@ -117,3 +120,14 @@ def _closed_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+
+
+def test_run_with_zero_trials_only_creates_the_study_for_workers_elsewhere(tmp_path, monkeypatch, outcome):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "five.toml").write_text(FIVE_BY_TWO)
+    url = f"sqlite:///{tmp_path}/s.db"
+    result = CliRunner().invoke(app, ["run", "--space", str(tmp_path / "five.toml"), "--storage", url, "--n-trials", "0"])
+    assert result.exit_code == 0, result.output
+    assert "10 trials planned, 10 queued now" in " ".join(result.output.split())
+    done, trials = outcome(url, "five")
+    assert not done and len(trials) == 10 and {t.state.name for t in trials} == {"WAITING"}

@@ -38,7 +38,8 @@ def test_same_seed_gives_the_same_metrics_to_the_last_digit(data):
 
 @pytest.mark.slow
 def test_loss_falls(data):
-    result, _ = _run(data, epochs=6, lr=0.05)
+    # 128 steps: the tiny ResNet-8 of width 4 needs them to get clear of chance on the synthetic data
+    result, _ = _run(data, epochs=8, lr=0.1, batch_size=32)
     losses = [m.train_loss for m in result.curve]
     assert result.status == "complete"
     assert losses[-1] < losses[0] - 0.1

@@ -40,6 +40,9 @@ app.add_typer(_model.app, name="model")
 from .diagnose import diagnose as _diagnose
 app.command("diagnose")(_diagnose)
 app.command("report")(_report)
+from .verify import verify as _verify  # noqa: E402
+
+app.command("verify")(_verify)
 
 
 def main() -> None:

@@ -67,6 +67,30 @@ def run(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     sp = with_overrides(load_space(space), profile=profile, pruner=pruner, seed_offset=seed_offset)
     name = study or (sp.name if not seed_offset else f"{sp.name}+seed{seed_offset}")
+    train_study(
+        storage, name, sp, device=device, devices=devices, workers=workers, threads=threads, n_trials=n_trials,
+        timeout=timeout, data=data, data_dir=data_dir, download=download, prefilter=prefilter,
+    )
+
+
+def train_study(
+    storage: str,
+    name: str,
+    sp: SearchSpace,
+    *,
+    device: str = "auto",
+    devices: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    data: str | None = None,
+    data_dir: str | None = None,
+    download: bool = False,
+    prefilter: bool = False,
+    baseline: str = "original",
+) -> None:
+    """Create or resume study ``name`` of space ``sp``, train it here or with local workers, print it."""
     device_list = [d.strip() for d in devices.split(",")] if devices else [device]
     for d in device_list:
         resolve_device(d)  # fail before anything is written
@@ -76,8 +100,10 @@ def run(
     set_cpu_threads(threads, workers=workers)
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
-    st, added = create_study(storage, name, sp)
+    st, added = create_study(storage, name, sp, baseline=baseline)
     console.print(f"study [bold]{name}[/] in {redact(storage)}: {sp.n_trials} trials planned, {added} queued now")
+    if n_trials == 0:
+        return  # only create the study and queue its plan, for `unitsearch worker`s elsewhere
     if workers == 1:
         _run_here(st, ctx, n_trials, timeout)
     else:

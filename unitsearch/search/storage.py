@@ -74,8 +74,9 @@ def check_url(url: str) -> sqlalchemy.engine.URL:
 
 def _engine_kwargs(url: sqlalchemy.engine.URL) -> dict:
     if url.get_backend_name() == "sqlite":
-        # Several local workers share the file: wait for the lock rather than fail.
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
+        # Several local workers share the file: wait for the lock rather than fail. pysqlite's own
+        # transaction handling is off (isolation_level None): `_lock_on_begin` begins them instead.
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT, "isolation_level": None}}
     # Drop dead connections instead of failing a trial on them.
     return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
 
@@ -108,7 +109,22 @@ def open_storage(url: str = DEFAULT_STORAGE, *, heartbeat: bool = True, max_retr
         # WAL lets readers (`report`) run while a worker writes; it is a property of the file.
         with storage.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    if parsed.get_backend_name() == "sqlite":
+        _lock_on_begin(storage.engine)
     return storage
+
+
+def _lock_on_begin(engine: sqlalchemy.engine.Engine) -> None:
+    """Begin every SQLite transaction with ``BEGIN IMMEDIATE``, taking the write lock up front.
+
+    SQLite has no ``SELECT ... FOR UPDATE``, and pysqlite opens a transaction only at the first
+    write, so Optuna's check-then-set that turns a WAITING trial RUNNING was not atomic: two
+    workers could pop the same waiting trial and both train it (seen with 2 and 4 workers in
+    bench/workers.py: "Cannot tell a COMPLETE trial"). With the lock taken at BEGIN, the second
+    worker waits (busy timeout), then finds the trial RUNNING and takes the next one. Readers
+    outside the workers (``report``) are not blocked: WAL lets them read during a write.
+    """
+    sqlalchemy.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
 
 
 def _scrub(text: str, url: sqlalchemy.engine.URL) -> str:

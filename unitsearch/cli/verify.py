@@ -1,0 +1,44 @@
+"""``unitsearch verify``: re-run a study's top designs on fresh seeds, beside the paper's winner."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import optuna
+import typer
+
+from ..report import load_report
+from ..search import DEFAULT_STORAGE, join_study
+from ..search.verify import VERIFY_FIRST_SEED, verify_space
+from ..units import resolve_unit
+from .run import DeviceOpt, StorageOpt, ThreadsOpt, train_study
+
+
+def verify(
+    study: Annotated[str, typer.Option("--study", help="The study whose best designs are re-run.")] = "grammar",
+    storage: StorageOpt = DEFAULT_STORAGE,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many of its best designs to re-run.")] = 5,
+    seeds: Annotated[int, typer.Option("--seeds", min=2, help="Fresh seeds per design (2 or more, for paired tests).")] = 3,
+    first_seed: Annotated[int, typer.Option("--first-seed", help="The fresh seeds are first-seed, first-seed + 1, ...")] = VERIFY_FIRST_SEED,
+    reference: Annotated[str, typer.Option("--reference", help="A unit re-run beside them and tested against ('' for none).")] = "full_preact",
+    device: DeviceOpt = "auto",
+    devices: Annotated[str | None, typer.Option("--devices", help="Comma-separated devices, one per worker in turn.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes (default: the study's space's).")] = None,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Re-train the top designs of a study on fresh seeds, with the reference unit, in study STUDY-verify.
+
+    A search that ranks many designs by few seeds favours the lucky ones; the new study's
+    leaderboard ranks the re-runs on matched seeds and marks every design tied with the
+    best, and its paired tests compare each design with the reference.
+    """
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    _, space = join_study(storage, study)  # names the studies there if STUDY is not one of them
+    ranked = sorted((r for r in load_report(storage, study).rows if r.rank is not None), key=lambda r: r.rank)
+    units = list(dict.fromkeys(r.unit for r in ranked))[:top]
+    ref = resolve_unit(reference).form if reference else None
+    if ref is not None and ref not in units:
+        units.append(ref)
+    fresh = list(range(first_seed, first_seed + seeds))
+    sp = verify_space(space, units, seeds=fresh, name=f"{study}-verify")
+    train_study(storage, sp.name, sp, device=device, devices=devices, workers=workers, threads=threads, baseline=ref or "original")
