@@ -31,12 +31,16 @@ app = typer.Typer(
 from . import model as _model  # noqa: E402
 from . import run as _run  # noqa: E402
 from . import spaces as _spaces  # noqa: E402
+from . import train as _train  # noqa: E402
+from . import units as _units  # noqa: E402
 from .report import report as _report  # noqa: E402
 
 app.command("run")(_run.run)
 app.command("worker")(_run.worker)
+app.command("train")(_train.train)
 app.add_typer(_spaces.app, name="spaces")
 app.add_typer(_model.app, name="model")
+app.add_typer(_units.app, name="units")
 from .diagnose import diagnose as _diagnose
 app.command("diagnose")(_diagnose)
 app.command("report")(_report)

@@ -8,7 +8,8 @@ import typer
 
 from ..models import build_resnet, count_macs, count_params
 from ..render import Format, render
-from ..units import PRESETS, preset_name, resolve_unit
+from ..units import preset_name, resolve_unit
+from .units import list_presets
 
 app = typer.Typer(help="Unit presets and the networks they build.", no_args_is_help=True)
 
@@ -19,14 +20,8 @@ def _emit(rows: list[dict], fmt: Format, title: str) -> None:
         typer.echo(text.rstrip("\n"))
 
 
-@app.command("presets")
-def presets(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE) -> None:
-    """List the paper's unit designs (Tables 1 and 2) with their canonical forms."""
-    rows = [
-        {"preset": p.name, "form": p.spec.form, "paper": p.table, "paper error %": "fail" if p.fails_in_paper else p.paper_error}
-        for p in PRESETS.values()
-    ]
-    _emit(rows, fmt, "Unit presets (CIFAR-10 test error of ResNet-110 in the paper)")
+# The same command as `unitsearch units list`, kept under `model` for existing scripts.
+app.command("presets")(list_presets)
 
 
 @app.command("describe")

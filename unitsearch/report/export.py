@@ -205,7 +205,8 @@ def _markdown(report: Report) -> str:
 
 def print_report(report: Report, console: Console | None = None) -> None:
     """The report as Rich tables and the verdict, on ``console``."""
-    console = console or Console()
+    if console is None:  # a pipe or a log file gets the whole table, not 80 squeezed columns
+        console = Console() if Console().is_terminal else Console(width=200)
     for title, rows in _sections(report):
         if rows:
             render(rows, Format.TABLE, title=title, console=console)

@@ -3,12 +3,14 @@
 from .config import PROFILES, Profile, Schedule, TrainConfig, Warmup, apply_overrides, get_profile
 from .device import device_name, resolve_device, set_cpu_threads
 from .loop import EpochMetrics, TrainResult, evaluate, lr_at, train
+from .single import SingleRun, prepare_run
 
 __all__ = [
     "PROFILES",
     "EpochMetrics",
     "Profile",
     "Schedule",
+    "SingleRun",
     "TrainConfig",
     "TrainResult",
     "Warmup",
@@ -17,6 +19,7 @@ __all__ = [
     "evaluate",
     "get_profile",
     "lr_at",
+    "prepare_run",
     "resolve_device",
     "set_cpu_threads",
     "train",

@@ -1,0 +1,91 @@
+"""``unitsearch train``: train one network with one unit design, no study, and print how it ended."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..render import render, to_json
+from ..train import EpochMetrics, SingleRun, TrainResult, prepare_run, resolve_device, set_cpu_threads
+from .run import DeviceOpt
+
+# Progress goes to stderr, so that stdout holds only the summary or the JSON.
+console = Console(stderr=True)
+
+
+def train(
+    unit: Annotated[str, typer.Option("--unit", "-u", help="Preset name (see `units list`) or canonical form.")],
+    profile: Annotated[str, typer.Option("--profile", help="Fidelity profile whose net, data and recipe are the defaults: smoke, cpu or paper.")] = "cpu",
+    depth: Annotated[int | None, typer.Option(help="6n+2 (basic) or 9n+2 (bottleneck); default: the profile's.")] = None,
+    width: Annotated[int | None, typer.Option(min=1, help="Channels of the first stage; default: the profile's.")] = None,
+    bottleneck: Annotated[bool | None, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units; default: the profile's.")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python.")] = None,
+    download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the profile's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the initialisation, batch order and augmentation (default 0).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: the profile's).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Images per SGD step (default: the profile's).")] = None,
+    device: DeviceOpt = "auto",
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (default: every core this process may use).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result, its curve and its config as JSON.")] = False,
+) -> None:
+    """Train one ResNet with one unit design and print its validation and test error.
+
+    The network, data sizes and recipe come from --profile; the options override them.
+    With the same profile, settings and --seed it trains what a study's trial of that design and seed trains.
+    """
+    dev = resolve_device(device)
+    # Before any torch work: more threads than this process's share of the cores makes small ops crawl.
+    set_cpu_threads(threads)
+    run = prepare_run(
+        unit, profile=profile, device=dev, depth=depth, width=width, bottleneck=bottleneck, data=data, data_dir=data_dir,
+        download=download, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
+    )
+    try:
+        result = _train_with_progress(run)
+    except KeyboardInterrupt:
+        console.print("interrupted: nothing was saved")
+        raise typer.Exit(130) from None
+    if as_json:
+        typer.echo(to_json(run.record(result)), nl=False)
+    else:
+        _print_summary(run, result)
+
+
+def _train_with_progress(run: SingleRun) -> TrainResult:
+    columns = (
+        TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TextColumn("train loss {task.fields[loss]}"),
+        TextColumn("val err {task.fields[err]}"), TextColumn("{task.fields[ips]} images/s"), TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("train", total=run.config.epochs, loss="-", err="-", ips="-")
+
+        def on_epoch(m: EpochMetrics) -> None:
+            progress.update(task, completed=m.epoch, loss=f"{m.train_loss:.3f}", err=f"{m.val_error:.2f}%", ips=f"{m.images_per_s:,.0f}")
+
+        return run.train(callback=on_epoch)
+
+
+def _print_summary(run: SingleRun, result: TrainResult) -> None:
+    record = run.record(result)
+    net, data = record["net"], record["data"]
+    kind = "bottleneck" if net["bottleneck"] else "basic"
+    title = (f"{record['preset'] or record['unit']}: ResNet-{net['depth']} ({kind}, width {net['width']}) "
+             f"on {data['name']} {data['image_size']}x{data['image_size']}, seed {run.config.seed}, {record['device']}")
+    row = {
+        "status": result.status,
+        "val error %": result.val_error,
+        "test error %": result.test_error,
+        "train loss": result.final_train_loss,
+        "epochs": result.epochs,
+        "wall s": round(result.wall_seconds, 1),
+        "images/s": round(result.images_per_s),
+    }
+    # Piped into a file the table keeps its full width instead of Rich's 80 columns.
+    render([row], title=title, console=Console() if Console().is_terminal else Console(width=160))
+    if result.reason:
+        typer.echo(result.reason)
