@@ -66,7 +66,7 @@ def main() -> None:
             label, str(epochs), f"{epochs / base_epochs:.2f}", f"{wall:.0f}", f"{wall / base_wall:.2f}",
             rep["verdict"]["best"], str(rep["verdict"]["full_preact_rank"]), ", ".join(bottom),
         )
-    Console().print(table)
+    Console(width=200).print(table)
     same_winner = results["none"][1]["verdict"]["best"] == results[default][1]["verdict"]["best"]
     same_bottom = bottoms["none"] == bottoms[default]
     print(f"same winner: {same_winner}; same bottom third: {same_bottom}; databases in {out}")

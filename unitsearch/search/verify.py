@@ -44,7 +44,7 @@ def verify_space(space: SearchSpace, units: list[str], *, seeds: list[int], name
     return replace(
         space,
         name=name,
-        description=f"the top {len(units)} designs of {space.name}, re-run on fresh seeds {seeds[0]}-{seeds[-1]}",
+        description=f"{len(units)} designs of {space.name}, re-run on fresh seeds {seeds[0]}-{seeds[-1]}",
         seeds=list(seeds),
         factors={**fixed, "unit": list(units)},
         sampler={"name": "grid"},
