@@ -70,3 +70,15 @@ def test_format_ranks():
     assert format_ranks([15, 13, 14]) == "13-15"
     assert format_ranks([2, 9, 15]) == "2, 9, 15"
     assert format_ranks([4]) == "4"
+
+
+def test_a_verify_study_tests_full_preact_against_the_best_when_it_is_its_own_baseline():
+    errs = {"full_preact": [9.0, 9.5, 8.7], "relu_preact": [8.0, 8.9, 8.1], "original": [9.9, 10.1, 9.8]}
+    trials = [make_trial(d, s, "complete", e) for d, xs in errs.items() for s, e in enumerate(xs)]
+    v = build_report(_study(trials), baseline="full_preact").verdict
+    d = np.array(errs["full_preact"]) - np.array(errs["relu_preact"])
+    half = stats.t.ppf(0.975, 2) * stats.sem(d)
+    p = stats.ttest_rel(errs["full_preact"], errs["relu_preact"]).pvalue
+    assert v.full_preact_rank == 2 and v.baseline == "full_preact"
+    assert "it is the baseline itself; against the best its error is " in v.text
+    assert f"+{d.mean():.1f} ± {half:.1f} points (paired t-test p = {p:.2g}" in v.text and "n = 3 seeds" in v.text

@@ -78,6 +78,16 @@ def _comparison(v: Verdict) -> str:
     return f"its error is not significantly different from {v.baseline}'s ({size}, {stat})"
 
 
+def _against_best(fp: DesignRow) -> str:
+    """When full_preact is its own baseline (a `verify` study), what its test against the best says."""
+    c = fp.vs_best
+    if fp.rank == 1 or c is None or c.p is None or c.ci_low is None:
+        return ""
+    half = (c.ci_high - c.ci_low) / 2
+    holm = f", Holm p {_p(fp.best_p_holm)}" if fp.best_p_holm is not None else ""
+    return f"; against the best its error is {c.diff:+.1f} ± {half:.1f} points (paired t-test p {_p(c.p)}{holm}, n = {c.n} seeds)"
+
+
 def make_verdict(rows: Sequence[DesignRow], *, baseline_unit: str | None) -> Verdict:
     """Fill the verdict from ranked leaderboard rows."""
     ranked = [r for r in rows if r.rank is not None]
@@ -105,7 +115,8 @@ def make_verdict(rows: Sequence[DesignRow], *, baseline_unit: str | None) -> Ver
         head = f"{fp.design} ranks {fp.rank} of {v.n_designs}"
         if fp.rank != 1:
             head += f" ({'tied with' if fp.tied_with_best else 'behind'} the best, {v.best})"
-        parts.append(f"{head}; {_comparison(v)}")
+        tail = _against_best(fp) if v.full_preact == v.baseline else ""
+        parts.append(f"{head}; {_comparison(v)}{tail}")
 
     fails = [r for r in rows if r.paper_fails]
     if fails:
