@@ -10,6 +10,7 @@ import socket
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -83,6 +84,7 @@ def test_local_workers_split_the_cores_and_take_the_devices_in_turn():
         assert cmd[cmd.index("--device") + 1] == "cpu"
         assert cmd[cmd.index("--study") + 1] == "s" and "--quiet" in cmd
         assert "--storage" not in cmd  # the URL travels in $UNITSEARCH_STORAGE
+    assert [c[c.index("--worker-index") + 1] for c in cmds] == ["0", "1"]  # each its own sampler seed
 
     gpus = worker_commands("s", workers=4, devices=["cuda:0", "cuda:1"], cores=16, n_trials=3, data="cifar10", download=True)
     assert [c[c.index("--device") + 1] for c in gpus] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1"]
@@ -131,3 +133,24 @@ def test_run_with_zero_trials_only_creates_the_study_for_workers_elsewhere(tmp_p
     assert "10 trials planned, 10 queued now" in " ".join(result.output.split())
     done, trials = outcome(url, "five")
     assert not done and len(trials) == 10 and {t.state.name for t in trials} == {"WAITING"}
+
+
+def _first_proposals(worker: int | None, n: int = 8) -> list[dict]:
+    from unitsearch.search import load_space, make_sampler
+
+    space = load_space("grammar")
+    study = optuna.create_study(sampler=make_sampler(space, worker=worker))
+    proposals = []
+    for _ in range(n):
+        trial = study.ask()
+        proposals.append({k: trial.suggest_categorical(k, v) for k, v in space.choices.items()})
+        study.tell(trial, 50.0)
+    return proposals
+
+
+def test_workers_of_one_sampled_study_do_not_propose_the_same_designs():
+    # One seed in every worker made two local TPE workers draw identical start-up trials.
+    assert _first_proposals(0) == _first_proposals(0)  # worker 0 keeps the space's seed: reproducible
+    assert _first_proposals(0) != _first_proposals(1)
+    assert _first_proposals(1) != _first_proposals(2)
+    assert _first_proposals(None) != _first_proposals(None)  # a worker started alone is unseeded

@@ -161,7 +161,10 @@ def worker_commands(
     per_worker = threads or max(1, cores // workers)
     commands = []
     for i in range(workers):
-        cmd = [sys.executable, "-m", "unitsearch", "worker", "--study", study, "--device", devices[i % len(devices)], "--threads", str(per_worker), "--quiet"]
+        cmd = [
+            sys.executable, "-m", "unitsearch", "worker", "--study", study, "--device", devices[i % len(devices)],
+            "--threads", str(per_worker), "--worker-index", str(i), "--quiet",
+        ]
         for flag, value in (("--n-trials", n_trials), ("--timeout", timeout), ("--data", data), ("--data-dir", data_dir)):
             if value is not None:
                 cmd += [flag, str(value)]
@@ -219,12 +222,15 @@ def worker(
     timeout: TimeoutOpt = None,
     prefilter: Annotated[bool, typer.Option("--prefilter", help="Skip designs whose gradient collapses at initialisation.")] = False,
     threads: ThreadsOpt = None,
+    worker_index: Annotated[
+        int | None, typer.Option("--worker-index", min=0, help="This worker's index among those started together (e.g. $SLURM_ARRAY_TASK_ID): seeds its sampler from the space's seed. Default: an unseeded sampler.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Join an existing study from any machine and take trials until its plan is done."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:  # a Ctrl-C while joining takes nothing: it, too, ends the worker quietly
-        st, space = join_study(storage, study)
+        st, space = join_study(storage, study, worker=worker_index)
         set_cpu_threads(threads)
         ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
         if quiet:

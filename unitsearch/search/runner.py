@@ -48,8 +48,8 @@ def _max_epochs(space: SearchSpace) -> int:
     return int(max(epochs) if isinstance(epochs, list) else epochs)
 
 
-def _study(storage, name: str, space: SearchSpace, *, create: bool) -> optuna.Study:
-    sampler = make_sampler(space)
+def _study(storage, name: str, space: SearchSpace, *, create: bool, worker: int | None = 0) -> optuna.Study:
+    sampler = make_sampler(space, worker=worker)
     try:
         pruner = make_pruner(space.pruner["name"], space.pruner, _max_epochs(space))
     except (TypeError, ValueError) as e:
@@ -74,8 +74,12 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     return study, added
 
 
-def join_study(url: str, name: str) -> tuple[optuna.Study, SearchSpace]:
-    """Open an existing study from any machine, with the space its creator stored."""
+def join_study(url: str, name: str, *, worker: int | None = 0) -> tuple[optuna.Study, SearchSpace]:
+    """Open an existing study from any machine, with the space its creator stored.
+
+    ``worker`` is this worker's index among those ``run`` started (its sampler seed, see
+    :func:`make_sampler`); None for a worker started on its own.
+    """
     storage = open_storage(url)
     try:
         summaries = optuna.get_all_study_names(storage)
@@ -87,7 +91,7 @@ def join_study(url: str, name: str) -> tuple[optuna.Study, SearchSpace]:
     if "space" not in probe.user_attrs:
         raise UserError(f"study {name!r} was not created by unitsearch (it has no stored space)")
     space = space_from_dict(probe.user_attrs["space"])
-    return _study(storage, name, space, create=False), space
+    return _study(storage, name, space, create=False, worker=worker), space
 
 
 class _Interrupts:
