@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Annotated
 
@@ -177,38 +178,47 @@ def worker_commands(
 def _run_workers(url: str, st: optuna.Study, space: SearchSpace, commands: list[list[str]]) -> None:
     env = {**os.environ, "UNITSEARCH_STORAGE": url}
     procs: list[subprocess.Popen] = []
+    # Ctrl-C only sets a flag: a KeyboardInterrupt raised inside a database call could be lost
+    # there (seen once: `run` then reported its interrupted workers as errors, exit 2).
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         for cmd in commands:
             procs.append(subprocess.Popen(cmd, env=env))
         with _progress() as progress:
             plan = progress.add_task(f"trials done ({len(commands)} workers)", total=space.n_trials)
-            while any(p.poll() is None for p in procs):
+            while not stop.is_set() and any(p.poll() is None for p in procs):
                 progress.update(plan, completed=plan_status(st, space).done)
-                time.sleep(1.0)
-            progress.update(plan, completed=plan_status(st, space).done)
-    except KeyboardInterrupt:
-        # A terminal's Ctrl-C reaches the workers too; the forwarded SIGINT covers `kill -INT`.
-        # Workers record their running trial as failed (see `work`); more Ctrl-C here would
-        # only orphan them, so the wait is bounded instead.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        console.print(f"interrupted: stopping workers (up to {STOP_SECONDS} s); their running trials are recorded as failed; run the same command to resume")
-        try:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGINT)
-            deadline = time.monotonic() + STOP_SECONDS
-            for p in procs:
-                try:
-                    p.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    p.kill()  # its trial stays RUNNING until its heartbeat is stale; then it is retried
-                    p.wait(timeout=10)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        raise typer.Exit(130) from None
+                stop.wait(1.0)
+            if not stop.is_set():
+                progress.update(plan, completed=plan_status(st, space).done)
+        if stop.is_set():
+            _stop_workers(procs)
+            raise typer.Exit(130)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     failed = [p.returncode for p in procs if p.returncode != 0]
     if failed:
         raise UserError(f"{len(failed)} of {len(procs)} workers exited with an error (exit codes {failed}); see their messages above")
+
+
+def _stop_workers(procs: list[subprocess.Popen]) -> None:
+    """Forward the interrupt and wait, bounded, for the workers to record their trials as failed.
+
+    A terminal's Ctrl-C reaches the workers too; the forwarded SIGINT covers `kill -INT`.
+    Later Ctrl-Cs only set the flag again: stopping here would orphan the workers.
+    """
+    console.print(f"interrupted: stopping workers (up to {STOP_SECONDS} s); their running trials are recorded as failed; run the same command to resume")
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + STOP_SECONDS
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()  # its trial stays RUNNING until its heartbeat is stale; then it is retried
+            p.wait(timeout=10)
 
 
 def worker(
