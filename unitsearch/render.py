@@ -13,7 +13,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["Format", "render", "to_text", "to_json"]
+__all__ = ["Format", "render", "to_text", "to_json", "output_console"]
+
+
+def output_console(width: int = 200) -> Console:
+    """Stdout's console: the terminal's own width, or ``width`` columns when piped into a file
+    (Rich's default of 80 squeezes a wide table into unreadable stubs)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=width)
 
 
 class Format(str, enum.Enum):

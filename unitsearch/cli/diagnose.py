@@ -7,11 +7,10 @@ from typing import Annotated
 
 import torch
 import typer
-from rich.console import Console
 
 from ..diagnose import DATA_CHOICES, Diagnosis, data_batch, diagnose_unit, verdict, write_plots
 from ..errors import UserError
-from ..render import render, to_json
+from ..render import output_console, render, to_json
 from ..units import PRESETS, resolve_unit
 
 
@@ -80,9 +79,7 @@ def diagnose(
         kind = "bottleneck" if bottleneck else "basic"
         title = (f"Signal propagation at initialisation: ResNet-{depth} ({kind}, width {width}), "
                  f"{data} {image_size}x{image_size}, batch {batch}, seed {seed}")
-        # Piped into a file the table keeps its full width instead of Rich's 80 columns.
-        console = Console() if Console().is_terminal else Console(width=220)
-        render([_row(d, v.keep) for d, v in results], title=title, console=console)
+        render([_row(d, v.keep) for d, v in results], title=title, console=output_console(220))
     if plots is not None:
         for path in write_plots([d for d, _ in results], plots):
             typer.echo(f"wrote {path}", err=True)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..render import render, to_json
+from ..render import output_console, render, to_json
 from ..train import EpochMetrics, SingleRun, TrainResult, prepare_run, resolve_device, set_cpu_threads
 from .run import DeviceOpt
 
@@ -85,7 +85,6 @@ def _print_summary(run: SingleRun, result: TrainResult) -> None:
         "wall s": round(result.wall_seconds, 1),
         "images/s": round(result.images_per_s),
     }
-    # Piped into a file the table keeps its full width instead of Rich's 80 columns.
-    render([row], title=title, console=Console() if Console().is_terminal else Console(width=160))
+    render([row], title=title, console=output_console(160))
     if result.reason:
         typer.echo(result.reason)

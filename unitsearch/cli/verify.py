@@ -34,7 +34,7 @@ def verify(
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     _, space = join_study(storage, study)  # names the studies there if STUDY is not one of them
-    ranked = sorted((r for r in load_report(storage, study).rows if r.rank is not None), key=lambda r: r.rank)
+    ranked = [r for r in load_report(storage, study).rows if r.rank is not None]  # best first
     units = list(dict.fromkeys(r.unit for r in ranked))[:top]
     ref = resolve_unit(reference).form if reference else None
     if ref is not None and ref not in units:

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..render import Format, render, to_json, to_text
+from ..render import Format, output_console, render, to_json, to_text
 from .build import Report
 from .factors import FACTORS
 from .leaderboard import DesignRow
@@ -205,8 +205,7 @@ def _markdown(report: Report) -> str:
 
 def print_report(report: Report, console: Console | None = None) -> None:
     """The report as Rich tables and the verdict, on ``console``."""
-    if console is None:  # a pipe or a log file gets the whole table, not 80 squeezed columns
-        console = Console() if Console().is_terminal else Console(width=200)
+    console = console or output_console()
     for title, rows in _sections(report):
         if rows:
             render(rows, Format.TABLE, title=title, console=console)

@@ -8,7 +8,7 @@ trains what a study's trial of the same design, seed, profile and settings train
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -100,7 +100,7 @@ def prepare_run(
         data or prof.dataset, data_dir=data_dir, download=download,
         image_size=prof.image_size, train_size=prof.train_size, val_size=prof.val_size,
     ).to(device)
-    net = ResNetConfig(**{**net.__dict__, "num_classes": images.num_classes})
+    net = replace(net, num_classes=images.num_classes)
     torch.manual_seed(cfg.seed)
     model = build_resnet(spec, net).to(device)
     return SingleRun(spec=spec, profile=prof.name, net=net, model=model, data=images, config=cfg)
