@@ -110,7 +110,7 @@ def test_the_leaderboard_follows_the_run(tmp_path):
     "args, needle",
     [
         (["--space", "nope"], "unknown search space 'nope'; allowed: activations"),
-        (["--space", "activations", "--profile", "huge"], "unknown profile 'huge'; allowed: smoke, cpu, paper"),
+        (["--space", "activations", "--profile", "huge"], "unknown profile 'huge'; allowed: smoke, cpu, cpu-long, paper"),
         (["--space", "activations", "--pruner", "asha"], "unknown pruner 'asha'; allowed: median"),
         (["--space", "activations", "--device", "tpu"], "unknown device 'tpu'; allowed: auto, cpu"),
         (["--space", "activations", "--data", "cifar10", "--data-dir", "{tmp}/missing"], "missing"),
@@ -145,3 +145,24 @@ def test_spaces_list_and_show():
     assert rows["paper_ablations"]["trials"] == 15 * rows["paper_ablations"]["seeds"]
     shown = _invoke("spaces", "show", "grammar")
     assert "branch_mid" in shown.output and "sampled trials" in shown.output
+
+
+class _AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study, trial) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("epochs, state, trained", [(2, optuna.trial.TrialState.PRUNED, 1), (1, optuna.trial.TrialState.COMPLETE, 1)])
+def test_a_trial_is_pruned_before_its_last_epoch_never_after_it(tmp_path, epochs, state, trained):
+    import torch
+
+    from unitsearch.search import load_space
+    from unitsearch.search.objective import Objective, TrialContext
+
+    text = SPACE.replace("[factors]", f"[train]\nepochs = {epochs}\n\n[sampler]\nname = \"random\"\nn_trials = 1\n\n[factors]")
+    space = load_space(_space(tmp_path, text))
+    study = optuna.create_study(pruner=_AlwaysPrune())
+    study.optimize(Objective(TrialContext(space, torch.device("cpu"))), n_trials=1)
+    (trial,) = study.trials
+    assert trial.state is state
+    assert trial.user_attrs["epochs"] == trained and len(trial.intermediate_values) == trained

@@ -48,7 +48,7 @@ def test_space_by_path(tmp_path):
         ('[factors]\nunit = ["original"]\nlayers = 3', "key 'factors.layers' is not a factor; allowed: unit"),
         ('[factors]\nunit = ["original"]\n[pruner]\nname = "asha"', "key 'pruner.name': unknown pruner 'asha'; allowed: median, hyperband"),
         ('[factors]\nunit = ["original"]\n[sampler]\nname = "cmaes"', "unknown sampler 'cmaes'; allowed: grid, tpe, random"),
-        ('profile = "gpu"\n[factors]\nunit = ["original"]', "unknown profile 'gpu'; allowed: smoke, cpu, paper"),
+        ('profile = "gpu"\n[factors]\nunit = ["original"]', "unknown profile 'gpu'; allowed: smoke, cpu, cpu-long, paper"),
         ('seeds = [1, 1]\n[factors]\nunit = ["original"]', "key 'seeds': expected a list of distinct integers"),
         ('[factors]\nunit = ["original"]\nlr = {low = 0.01, high = 0.1}', "a range needs a sampler"),
         ('[factors]\nunit = ["original"]\n[sampler]\nname = "tpe"', "needs n_trials"),

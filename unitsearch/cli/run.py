@@ -47,7 +47,7 @@ def run(
     space: Annotated[str, typer.Option("--space", help="A built-in space name (see `spaces list`) or a .toml path.")] = "paper_ablations",
     storage: StorageOpt = DEFAULT_STORAGE,
     study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Fidelity profile: smoke, cpu or paper (default: the space's).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Fidelity profile: smoke, cpu, cpu-long or paper (default: the space's).")] = None,
     data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python.")] = None,
     download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,

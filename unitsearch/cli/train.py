@@ -18,7 +18,7 @@ console = Console(stderr=True)
 
 def train(
     unit: Annotated[str, typer.Option("--unit", "-u", help="Preset name (see `units list`) or canonical form.")],
-    profile: Annotated[str, typer.Option("--profile", help="Fidelity profile whose net, data and recipe are the defaults: smoke, cpu or paper.")] = "cpu",
+    profile: Annotated[str, typer.Option("--profile", help="Fidelity profile whose net, data and recipe are the defaults: smoke, cpu, cpu-long or paper.")] = "cpu",
     depth: Annotated[int | None, typer.Option(help="6n+2 (basic) or 9n+2 (bottleneck); default: the profile's.")] = None,
     width: Annotated[int | None, typer.Option(min=1, help="Channels of the first stage; default: the profile's.")] = None,
     bottleneck: Annotated[bool | None, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units; default: the profile's.")] = None,

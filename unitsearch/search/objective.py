@@ -184,7 +184,8 @@ class Objective:
             trial.report(m.val_error, m.epoch)
             if ctx.on_epoch is not None:
                 ctx.on_epoch(trial, m)
-            if trial.should_prune():
+            # After the last epoch there is nothing left to save: the trial completes.
+            if m.epoch < cfg.epochs and trial.should_prune():
                 _finish(trial, "pruned", f"pruned after epoch {m.epoch} at validation error {m.val_error:.2f}%", curve, m.epoch, start)
                 raise optuna.TrialPruned()
 

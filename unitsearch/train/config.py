@@ -129,6 +129,16 @@ PROFILES: dict[str, Profile] = {
             train={"epochs": 8, "batch_size": 64},  # 376 SGD steps; the lr drops at epochs 4 and 6
         ),
         Profile(
+            "cpu-long",
+            "an hour on 2 CPU cores: ResNet-56 on 16k 16x16 synthetic images for 1,000 steps of batch 128",
+            image_size=16,
+            depth=56,  # deep enough that the original unit trains visibly slower than pre-activation
+            width=8,
+            train_size=16000,
+            val_size=1000,
+            train={"epochs": 8, "batch_size": 128},  # the paper's batch and lr; the lr drops at epochs 4 and 6
+        ),
+        Profile(
             "paper",
             "the paper's setting, for GPUs: CIFAR-10, ResNet-110, 164 epochs on 45k/5k",
             dataset="cifar10",
