@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import UserError
 from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, with_overrides, work
-from ..train import resolve_device, set_cpu_threads
+from ..train import PROFILES, resolve_device, set_cpu_threads
 
 console = Console(stderr=True)
 
@@ -47,7 +47,7 @@ def run(
     space: Annotated[str, typer.Option("--space", help="A built-in space name (see `spaces list`) or a .toml path.")] = "paper_ablations",
     storage: StorageOpt = DEFAULT_STORAGE,
     study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Fidelity profile: smoke, cpu, cpu-long or paper (default: the space's).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help=f"Fidelity profile: {', '.join(PROFILES)} (default: the space's).")] = None,
     data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python.")] = None,
     download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,

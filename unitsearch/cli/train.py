@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..render import output_console, render, to_json
-from ..train import EpochMetrics, SingleRun, TrainResult, prepare_run, resolve_device, set_cpu_threads
+from ..train import PROFILES, EpochMetrics, SingleRun, TrainResult, prepare_run, resolve_device, set_cpu_threads
 from .run import DeviceOpt
 
 # Progress goes to stderr, so that stdout holds only the summary or the JSON.
@@ -18,7 +18,7 @@ console = Console(stderr=True)
 
 def train(
     unit: Annotated[str, typer.Option("--unit", "-u", help="Preset name (see `units list`) or canonical form.")],
-    profile: Annotated[str, typer.Option("--profile", help="Fidelity profile whose net, data and recipe are the defaults: smoke, cpu, cpu-long or paper.")] = "cpu",
+    profile: Annotated[str, typer.Option("--profile", help=f"Fidelity profile whose net, data and recipe are the defaults: {', '.join(PROFILES)}.")] = "cpu",
     depth: Annotated[int | None, typer.Option(help="6n+2 (basic) or 9n+2 (bottleneck); default: the profile's.")] = None,
     width: Annotated[int | None, typer.Option(min=1, help="Channels of the first stage; default: the profile's.")] = None,
     bottleneck: Annotated[bool | None, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units; default: the profile's.")] = None,
