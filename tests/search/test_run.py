@@ -139,6 +139,47 @@ def test_bad_space_file_writes_nothing(tmp_path, monkeypatch):
     assert not (tmp_path / "studies.db").exists()
 
 
+def _studies(url: str) -> dict[str, int]:
+    return {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(url, include_best_trial=False)}
+
+
+def test_another_profile_or_seed_offset_is_another_study_by_default(tmp_path):
+    from unitsearch.cli.run import default_study_name
+    from unitsearch.search import load_space
+
+    sp = load_space(_space(tmp_path))  # its own profile is smoke
+    names = [default_study_name(sp, profile=p, seed_offset=o) for p, o in ((None, 0), ("smoke", 0), ("cpu", 0), ("cpu", 100), (None, 100))]
+    assert names == ["tiny", "tiny", "tiny+cpu", "tiny+cpu+seed100", "tiny+seed100"]
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    for extra in ([], ["--profile", "cpu"]):  # the second is a new study, not a resume of the first
+        result = _invoke("run", "--space", str(tmp_path / "tiny.toml"), "--storage", url, "--n-trials", "0", *extra)
+        assert result.exit_code == 0, result.output
+    assert _studies(url) == {"tiny": 6, "tiny+cpu": 6}
+
+
+def test_a_study_resumes_only_with_the_profile_and_data_it_was_trained_with(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    space = _space(tmp_path)
+    assert _invoke("run", "--space", space, "--storage", url, "--n-trials", "0").exit_code == 0
+    assert _invoke("run", "--space", space, "--storage", url, "--n-trials", "0", "--data", "synthetic").exit_code == 0  # the same data, named
+    stored = optuna.load_study(study_name="tiny", storage=url).user_attrs["space"]
+
+    result = runner.invoke(app, ["run", "--space", space, "--storage", url, "--study", "tiny", "--profile", "cpu", "--n-trials", "0"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert "study 'tiny'" in lines[0] and "was trained with profile smoke, data synthetic; this run asks for profile cpu, data synthetic" in lines[0]
+    assert "--study NAME" in lines[0]
+    st = optuna.load_study(study_name="tiny", storage=url)
+    assert st.user_attrs["space"] == stored and len(st.trials) == 6  # nothing rewritten, nothing queued
+
+    worker = runner.invoke(app, ["worker", "--storage", url, "--study", "tiny", "--data", "cifar10"])
+    assert worker.exit_code == 2, worker.output
+    assert "study 'tiny' trains on 'synthetic', not 'cifar10'" in worker.output and "Traceback" not in worker.output
+    assert all(t.state is optuna.trial.TrialState.WAITING for t in optuna.load_study(study_name="tiny", storage=url).trials)
+
+
 def test_spaces_list_and_show():
     result = _invoke("spaces", "list", "--format", "json")
     rows = {r["space"]: r for r in json.loads(result.output)}

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import UserError
-from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, with_overrides, work
+from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
 from ..train import PROFILES, resolve_device, set_cpu_threads
 
 console = Console(stderr=True)
@@ -46,7 +46,7 @@ def _print_leaderboard(url: str, study: str) -> None:
 def run(
     space: Annotated[str, typer.Option("--space", help="A built-in space name (see `spaces list`) or a .toml path.")] = "paper_ablations",
     storage: StorageOpt = DEFAULT_STORAGE,
-    study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name).")] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name, +PROFILE if --profile is not the space's, +seedN with --seed-offset).")] = None,
     profile: Annotated[str | None, typer.Option("--profile", help=f"Fidelity profile: {', '.join(PROFILES)} (default: the space's).")] = None,
     data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python.")] = None,
@@ -66,12 +66,23 @@ def run(
     Running the same command again after an interruption continues where it stopped.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    sp = with_overrides(load_space(space), profile=profile, pruner=pruner, seed_offset=seed_offset)
-    name = study or (sp.name if not seed_offset else f"{sp.name}+seed{seed_offset}")
+    base = load_space(space)
+    sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset)
+    name = study or default_study_name(base, profile=profile, seed_offset=seed_offset)
     train_study(
         storage, name, sp, device=device, devices=devices, workers=workers, threads=threads, n_trials=n_trials,
         timeout=timeout, data=data, data_dir=data_dir, download=download, prefilter=prefilter,
     )
+
+
+def default_study_name(space: SearchSpace, *, profile: str | None = None, seed_offset: int = 0) -> str:
+    """The space's name, then the profile if it is not the space's own, then the seed offset.
+
+    Each (profile, seeds) of a space gets its own study, so `run --profile cpu-long` beside
+    the default `run` in one studies.db trains a new study instead of resuming the other.
+    """
+    name = space.name if profile in (None, space.profile) else f"{space.name}+{profile}"
+    return name if not seed_offset else f"{name}+seed{seed_offset}"
 
 
 def train_study(
@@ -101,7 +112,7 @@ def train_study(
     set_cpu_threads(threads, workers=workers)
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
-    st, added = create_study(storage, name, sp, baseline=baseline)
+    st, added = create_study(storage, name, sp, baseline=baseline, data=data)
     console.print(f"study [bold]{name}[/] in {redact(storage)}: {sp.n_trials} trials planned, {added} queued now")
     if n_trials == 0:
         return  # only create the study and queue its plan, for `unitsearch worker`s elsewhere
@@ -224,7 +235,7 @@ def _stop_workers(procs: list[subprocess.Popen]) -> None:
 def worker(
     storage: StorageOpt = DEFAULT_STORAGE,
     study: Annotated[str, typer.Option("--study", help="The study to join (created by `unitsearch run`).")] = "paper_ablations",
-    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the study's).")] = None,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding the CIFAR files.")] = None,
     download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
     device: DeviceOpt = "auto",
@@ -242,6 +253,7 @@ def worker(
     try:  # a Ctrl-C while joining takes nothing: it, too, ends the worker quietly
         st, space = join_study(storage, study, worker=worker_index)
         set_cpu_threads(threads)
+        data = study_data(st, space, data)
         ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
         if quiet:
             ran = work(st, ctx, n_trials=n_trials, timeout=timeout)

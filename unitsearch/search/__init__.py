@@ -2,7 +2,7 @@
 
 from .objective import NotRun, Objective, TrialContext, make_pruner, make_sampler
 from .plan import PlanStatus, enqueue_plan, plan_items, plan_status
-from .runner import create_study, join_study, with_overrides, work
+from .runner import create_study, join_study, study_data, with_overrides, work
 from .space import Range, SearchSpace, list_spaces, load_space, parse_space, space_from_dict
 from .storage import DEFAULT_STORAGE, check_url, open_storage, redact
 
@@ -28,6 +28,7 @@ __all__ = [
     "plan_status",
     "redact",
     "space_from_dict",
+    "study_data",
     "with_overrides",
     "work",
 ]

@@ -22,7 +22,7 @@ from .plan import PlanStatus, enqueue_plan, plan_status
 from .space import SearchSpace, space_from_dict
 from .storage import open_storage, redact
 
-__all__ = ["create_study", "join_study", "work", "with_overrides", "STALE_POLL_SECONDS"]
+__all__ = ["create_study", "join_study", "study_data", "work", "with_overrides", "STALE_POLL_SECONDS"]
 
 STALE_POLL_SECONDS = 2.0  # how often an idle worker looks for retried or newly queued trials
 
@@ -59,15 +59,35 @@ def _study(storage, name: str, space: SearchSpace, *, create: bool, worker: int 
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
 
 
-def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "original") -> tuple[optuna.Study, int]:
+def _setting(profile: str, train: dict, data: str) -> str:
+    parts = [f"profile {profile}", f"data {data}"]
+    return ", ".join(parts + [f"train overrides {train}"] if train else parts)
+
+
+def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "original", data: str | None = None) -> tuple[optuna.Study, int]:
     """Create or resume the study, store its space, and queue the (cell, seed) pairs it lacks.
+
+    ``data`` is the dataset its trials train on (None: the profile's). A study is resumed
+    only with the profile, training overrides and data its trials were trained with: a
+    leaderboard that mixed two of them would compare designs across experiments.
 
     Returns:
         The study and the number of trials newly queued.
     """
+    data = data or get_profile(space.profile).dataset
     storage = open_storage(url)
     study = _study(storage, name, space, create=True)
+    old = study.user_attrs.get("space")
+    if old is not None:
+        before = (old["profile"], old.get("train") or {}, study.user_attrs.get("data", data))
+        now = (space.profile, space.train, data)
+        if before != now:
+            raise UserError(
+                f"study {name!r} in {redact(url)!r} was trained with {_setting(*before)}; this run asks for {_setting(*now)}. "
+                "Resume it with the same settings, or start a new study with --study NAME"
+            )
     study.set_user_attr("space", space.to_dict())
+    study.set_user_attr("data", data)
     study.set_user_attr("baseline", baseline)
     study.set_user_attr("n_planned", space.n_trials)
     added = enqueue_plan(study, space) if space.is_grid else 0
@@ -92,6 +112,14 @@ def join_study(url: str, name: str, *, worker: int | None = 0) -> tuple[optuna.S
         raise UserError(f"study {name!r} was not created by unitsearch (it has no stored space)")
     space = space_from_dict(probe.user_attrs["space"])
     return _study(storage, name, space, create=False, worker=worker), space
+
+
+def study_data(study: optuna.Study, space: SearchSpace, data: str | None = None) -> str:
+    """The dataset a worker joining ``study`` trains on: the study's own; ``data`` must name the same."""
+    stored = study.user_attrs.get("data") or get_profile(space.profile).dataset
+    if data is not None and data != stored:
+        raise UserError(f"study {study.study_name!r} trains on {stored!r}, not {data!r}: leave out --data, or create a new study for {data!r}")
+    return stored
 
 
 class _Interrupts:
