@@ -8,7 +8,7 @@ import optuna
 import pytest
 
 from unitsearch.errors import UserError
-from unitsearch.report import format_report, load_report
+from unitsearch.report import format_report, load_report, report_to_dict
 
 from .conftest import make_trial, write_study
 
@@ -88,3 +88,36 @@ def test_report_never_writes_to_the_storage(ablation_db):
     before = open(path, "rb").read()
     load_report(url)
     assert open(path, "rb").read() == before
+
+
+def _runs(seeds, offset=0.0):
+    noise = {"original": lambda s: (7 * s) % 5, "full_preact": lambda s: s % 3, "dropout_shortcut": lambda s: s % 2}
+    return [make_trial(d, s, "complete", base + noise[d](s) + offset) for d, base in (("original", 12.0), ("full_preact", 8.0), ("dropout_shortcut", 80.0)) for s in seeds]
+
+
+def test_studies_on_disjoint_seeds_pool_into_the_report_of_one_run_with_all_their_seeds(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    write_study(url, "a", _runs([0, 1, 2]))
+    write_study(url, "a+seed100", _runs([100, 101, 102], offset=0.5))
+    write_study(url, "all", _runs([0, 1, 2]) + _runs([100, 101, 102], offset=0.5))
+    pooled, whole = report_to_dict(load_report(url, ["a", "a+seed100"])), report_to_dict(load_report(url, "all"))
+    assert pooled["study"] == "a + a+seed100"
+    assert pooled["verdict"]["n_seeds"] == 6 and pooled["verdict"]["p"] < 0.05
+    assert pooled["verdict"] == whole["verdict"]
+    for row in pooled["leaderboard"] + whole["leaderboard"]:
+        assert [p["seed"] for p in row["per_seed"]] == [0, 1, 2, 100, 101, 102]  # numeric order
+        row["per_seed"] = [{k: v for k, v in p.items() if k != "trial"} for p in row["per_seed"]]  # trial numbers are per study
+    assert pooled["leaderboard"] == whole["leaderboard"]
+    assert pooled["verdict"] != report_to_dict(load_report(url, "a"))["verdict"]  # the pool is not just its first study
+
+
+def test_studies_pool_only_on_disjoint_seeds_and_one_setting(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    write_study(url, "a", _runs([0, 1, 2]))
+    write_study(url, "b", _runs([2, 3]))
+    with pytest.raises(UserError, match=r"studies 'a' and 'b' both trained seed 2 of .*; pool studies on disjoint seeds \(run --seed-offset\)$"):
+        load_report(url, ["a", "b"])
+    for name, profile in (("c", "cpu"), ("d", "cpu-long")):
+        write_study(url, name, _runs([10 if name == "c" else 20])).set_user_attr("space", {"profile": profile, "train": {}})
+    with pytest.raises(UserError, match=r"studies 'c' \(profile cpu, .*\) and 'd' \(profile cpu-long, .*\) were trained differently"):
+        load_report(url, ["c", "d"])

@@ -102,3 +102,15 @@ def test_optuna_cli_reads_the_database(ablation_db, ablation):
     trials = json.loads(proc.stdout)
     assert len(trials) == len(ablation[0])
     assert {t["state"] for t in trials} == {"COMPLETE", "PRUNED", "FAIL", "RUNNING"}
+
+
+def test_repeated_study_pools_runs_on_other_seeds(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for name, seeds in (("run", (0, 1)), ("run+seed100", (100, 101))):
+        write_study(url, name, [make_trial(d, s, "complete", e + s % 2) for d, e in (("original", 12.0), ("full_preact", 8.0)) for s in seeds])
+    res = _report("--storage", url, "--study", "run", "--study", "run+seed100", "--format", "json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["study"] == "run + run+seed100" and data["verdict"]["n_seeds"] == 4
+    same = _report("--storage", url, "--study", "run", "--study", "run")  # a repeated name is one study, not a pool of two
+    assert same.exit_code == 0 and "run + run" not in same.stdout

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import UserError
 from ..units import UnitSpec, preset_name, resolve_unit
@@ -74,31 +75,34 @@ def build_report(
     metric: Metric | str = Metric.VAL,
     baseline: str | None = None,
     storage: str = "",
+    name: str | None = None,
 ) -> Report:
     """The report of ``study`` (its trials read once unless given).
 
     Args:
         study: The study; only its name, user attributes and trials are read.
-        trials: Its trials, if already read.
+        trials: Its trials, if already read (or the pooled trials of several studies).
         metric: ``val`` or ``test``: which error a complete trial contributes.
         baseline: A preset name or canonical form; default the study's ``baseline``
             user attribute, else ``original``.
         storage: The storage URL to show (password hidden here).
+        name: The name the report shows (default the study's).
     """
     metric = Metric(metric)
+    name = name or study.study_name
     trials = study.get_trials(deepcopy=False) if trials is None else trials
     records, varying = collect_trials(trials, metric)
     if not any(r.used for r in records):
         what = "with a test error; try --metric val" if metric is Metric.TEST and records else "finished"
-        raise UserError(f"study {study.study_name!r} has no {what} trials ({_state_counts(trials)})")
-    name, form = _baseline(baseline, study, records)
+        raise UserError(f"study {name!r} has no {what} trials ({_state_counts(trials)})")
+    base, form = _baseline(baseline, study, records)
     rows = build_leaderboard(records, baseline_unit=form)
     cost = cost_ledger(records, [r.design for r in rows])
     cost["n_trials_in_study"] = len(trials)
     return Report(
-        study=study.study_name,
+        study=name,
         metric=metric,
-        baseline=name,
+        baseline=base,
         baseline_unit=form,
         rows=rows,
         varying=varying,
@@ -111,17 +115,47 @@ def build_report(
     )
 
 
+def _setting(study: optuna.Study) -> tuple[Any, Any, Any]:
+    space = study.user_attrs.get("space") or {}
+    return space.get("profile"), space.get("train") or {}, study.user_attrs.get("data")
+
+
+def _check_poolable(studies: list[optuna.Study], trials: dict[str, list[FrozenTrial]]) -> None:
+    """Studies pool only as fresh-seed runs of one experiment: one setting, no (design, seed) twice."""
+    first = studies[0]
+    for other in studies[1:]:
+        (p0, t0, d0), (p1, t1, d1) = _setting(first), _setting(other)
+        if (p0, t0) != (p1, t1) or (d0 and d1 and d0 != d1):
+            raise UserError(
+                f"studies {first.study_name!r} (profile {p0}, data {d0}, train {t0}) and {other.study_name!r} "
+                f"(profile {p1}, data {d1}, train {t1}) were trained differently; only runs of one setting on other seeds pool"
+            )
+    seen: dict[tuple[Any, Any], str] = {}
+    for study in studies:
+        for t in trials[study.study_name]:
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.user_attrs.get("seed") is not None:
+                key = (t.user_attrs.get("unit"), t.user_attrs["seed"])
+                if seen.setdefault(key, study.study_name) != study.study_name:
+                    raise UserError(
+                        f"studies {seen[key]!r} and {study.study_name!r} both trained seed {key[1]} of {key[0]}; "
+                        "pool studies on disjoint seeds (run --seed-offset)"
+                    )
+
+
 def load_report(
     storage: str = DEFAULT_STORAGE,
-    study_name: str | None = None,
+    study_name: str | Sequence[str] | None = None,
     *,
     metric: Metric | str = Metric.VAL,
     baseline: str | None = None,
 ) -> Report:
     """Open ``storage`` read-only, pick the study and build its report.
 
-    With no ``study_name`` the storage must hold exactly one study. The engine is
-    disposed before returning, so no connection (and no SQLite lock) outlives the read.
+    With no ``study_name`` the storage must hold exactly one study. Several names pool
+    their trials into one report, named ``A + B``: the runs of one setting on disjoint
+    seeds (``run --seed-offset``) then rank and test as one run with all their seeds.
+    The engine is disposed before returning, so no connection (and no SQLite lock)
+    outlives the read.
     """
     shown = safe_url(storage)
     rdb = open_storage(storage)
@@ -129,14 +163,19 @@ def load_report(
         names = study_names(rdb)
         if not names:
             raise UserError(f"storage {shown} holds no studies")
-        if study_name is None:
+        wanted = [study_name] if isinstance(study_name, str) else list(dict.fromkeys(study_name or ()))
+        if not wanted:
             if len(names) > 1:
                 raise UserError(f"storage {shown} holds {len(names)} studies; pick one with --study: {', '.join(names)}")
-            study_name = names[0]
-        elif study_name not in names:
-            raise UserError(f"no study {study_name!r} in {shown}; studies: {', '.join(names)}")
-        study = optuna.load_study(study_name=study_name, storage=rdb)
-        trials = study.get_trials(deepcopy=False)
-        return build_report(study, trials, metric=metric, baseline=baseline, storage=storage)
+            wanted = names[:1]
+        for n in wanted:
+            if n not in names:
+                raise UserError(f"no study {n!r} in {shown}; studies: {', '.join(names)}")
+        studies = [optuna.load_study(study_name=n, storage=rdb) for n in wanted]
+        trials = {s.study_name: s.get_trials(deepcopy=False) for s in studies}
+        if len(studies) > 1:
+            _check_poolable(studies, trials)
+        pooled = [t for n in wanted for t in trials[n]]
+        return build_report(studies[0], pooled, metric=metric, baseline=baseline, storage=storage, name=" + ".join(wanted))
     finally:
         rdb.engine.dispose()

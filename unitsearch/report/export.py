@@ -81,7 +81,7 @@ def _row_dict(row: DesignRow) -> dict[str, Any]:
         "wall_seconds": sum(r.wall_seconds for r in row.records),
         "per_seed": [
             {"seed": r.seed, "trial": r.number, "status": r.status, "error": r.error}
-            for r in sorted((r for r in row.records if r.used), key=lambda r: (str(r.seed), r.number))
+            for r in sorted((r for r in row.records if r.used), key=lambda r: (r.seed is None, r.seed or 0, r.number))
         ],
     }
 
