@@ -59,7 +59,7 @@ def _study(storage, name: str, space: SearchSpace, *, create: bool, worker: int 
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
 
 
-def _setting(profile: str, train: dict, data: str) -> str:
+def _describe(profile: str, train: dict, data: str) -> str:
     parts = [f"profile {profile}", f"data {data}"]
     return ", ".join(parts + [f"train overrides {train}"] if train else parts)
 
@@ -83,7 +83,7 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
         now = (space.profile, space.train, data)
         if before != now:
             raise UserError(
-                f"study {name!r} in {redact(url)!r} was trained with {_setting(*before)}; this run asks for {_setting(*now)}. "
+                f"study {name!r} in {redact(url)!r} was trained with {_describe(*before)}; this run asks for {_describe(*now)}. "
                 "Resume it with the same settings, or start a new study with --study NAME"
             )
     study.set_user_attr("space", space.to_dict())
