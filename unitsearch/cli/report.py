@@ -14,7 +14,7 @@ from ..report import DEFAULT_STORAGE, Metric, format_report, load_report, print_
 def report(
     study: Annotated[
         list[str] | None,
-        typer.Option("--study", help="Study name; optional when the storage holds one study. Repeat it to pool runs of one setting on other seeds (run --seed-offset) into one report."),
+        typer.Option("--study", metavar="<str>", help="Study name; optional when the storage holds one study. Repeat it to pool runs of one setting on other seeds (run --seed-offset) into one report."),
     ] = None,
     storage: Annotated[str, typer.Option("--storage", help="Optuna storage URL, read only.")] = DEFAULT_STORAGE,
     baseline: Annotated[
