@@ -60,8 +60,8 @@ def _study(storage, name: str, space: SearchSpace, *, create: bool, worker: int 
 
 
 def _describe(profile: str, train: dict, data: str) -> str:
-    parts = [f"profile {profile}", f"data {data}"]
-    return ", ".join(parts + [f"train overrides {train}"] if train else parts)
+    text = f"profile {profile}, data {data}"
+    return f"{text}, train overrides {train}" if train else text
 
 
 def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "original", data: str | None = None) -> tuple[optuna.Study, int]:
