@@ -207,3 +207,22 @@ def test_a_trial_is_pruned_before_its_last_epoch_never_after_it(tmp_path, epochs
     (trial,) = study.trials
     assert trial.state is state
     assert trial.user_attrs["epochs"] == trained and len(trial.intermediate_values) == trained
+
+
+@pytest.mark.parametrize("baseline, state", [("original", optuna.trial.TrialState.COMPLETE), ("full_preact", optuna.trial.TrialState.PRUNED)])
+def test_the_baseline_is_never_pruned(tmp_path, baseline, state):
+    import torch
+
+    from unitsearch.search import load_space
+    from unitsearch.search.objective import Objective, TrialContext
+
+    text = SPACE.replace('unit = ["original", "full_preact", "h=identity;branch=relu-conv-bn-relu-conv-bn;f=id"]', 'unit = ["original"]')
+    text = text.replace("[factors]", '[train]\nepochs = 2\n\n[sampler]\nname = "random"\nn_trials = 1\n\n[factors]')
+    space = load_space(_space(tmp_path, text))
+    study = optuna.create_study(pruner=_AlwaysPrune())
+    study.set_user_attr("baseline", baseline)  # as create_study stores it
+    study.optimize(Objective(TrialContext(space, torch.device("cpu"))), n_trials=1)
+    (trial,) = study.trials
+    assert trial.user_attrs["preset"] == "original"
+    assert trial.state is state
+    assert len(trial.intermediate_values) == (2 if state is optuna.trial.TrialState.COMPLETE else 1)

@@ -20,7 +20,7 @@ import torch
 from ..data import ImageData, load_data
 from ..models import build_resnet, count_macs, count_params
 from ..train import EpochMetrics, TrainConfig, get_profile, train
-from ..units import preset_name
+from ..units import preset_name, resolve_unit
 from .manifest import manifest
 from .plan import DONE_STATES, cell_key, plan_key
 from .space import Range, SearchSpace
@@ -58,6 +58,12 @@ def make_sampler(space: SearchSpace, *, worker: int | None = 0) -> optuna.sample
     if name == "random":
         return optuna.samplers.RandomSampler(**opts)
     return optuna.samplers.RandomSampler(seed=0)  # grid: every trial is enqueued, none sampled
+
+
+def _baseline_form(study: optuna.Study) -> str | None:
+    """The canonical form of the study's baseline (``create_study`` stores it; None if it has none)."""
+    baseline = study.user_attrs.get("baseline")
+    return resolve_unit(baseline).form if baseline else None
 
 
 def _worker_seed(seed: int, worker: int | None) -> int | None:
@@ -148,6 +154,9 @@ class Objective:
         train_overrides = {k: v for k, v in fixed.items() if k in TrainConfig.__dataclass_fields__}
         cfg = profile.train_config(**{**space.train, **train_overrides, "seed": seed})
         spec = space.unit_of(values)
+        # The baseline is trained whole: the report compares every design with it on matched
+        # seeds, and a pruned baseline would make those comparisons ones with an early epoch.
+        prunable = spec.form != _baseline_form(trial.study)
         data = ctx.data()
 
         torch.manual_seed(seed)
@@ -185,7 +194,7 @@ class Objective:
             if ctx.on_epoch is not None:
                 ctx.on_epoch(trial, m)
             # After the last epoch there is nothing left to save: the trial completes.
-            if m.epoch < cfg.epochs and trial.should_prune():
+            if prunable and m.epoch < cfg.epochs and trial.should_prune():
                 _finish(trial, "pruned", f"pruned after epoch {m.epoch} at validation error {m.val_error:.2f}%", curve, m.epoch, start)
                 raise optuna.TrialPruned()
 
