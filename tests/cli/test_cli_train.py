@@ -40,6 +40,13 @@ def test_json_has_one_epoch_and_the_config():
     assert out["data"]["name"] == "synthetic" and out["data"]["image_size"] == 16
 
 
+def test_train_size_overrides_the_profiles():
+    res = _train("--unit", "original", *SMOKE, "--train-size", "200", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["data"]["train_size"] == 200 and out["data"]["val_size"] == 256  # the smoke profile has 512 and 256
+
+
 def test_summary_table_and_a_canonical_form():
     form = "h=identity;branch=bn-conv-bn-relu-conv;f=id"
     res = _train("--unit", form, *SMOKE, "--lr", "0.05")

@@ -25,6 +25,7 @@ def train(
     data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python.")] = None,
     download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
+    train_size: Annotated[int | None, typer.Option(min=1, help="Training images (default: the profile's).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: the profile's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the initialisation, batch order and augmentation (default 0).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: the profile's).")] = None,
@@ -43,7 +44,7 @@ def train(
     set_cpu_threads(threads)
     run = prepare_run(
         unit, profile=profile, device=dev, depth=depth, width=width, bottleneck=bottleneck, data=data, data_dir=data_dir,
-        download=download, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
+        download=download, train_size=train_size, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
     )
     try:
         result = _train_with_progress(run)

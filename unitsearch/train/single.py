@@ -67,6 +67,7 @@ def prepare_run(
     data: str | None = None,
     data_dir: str | None = None,
     download: bool = False,
+    train_size: int | None = None,
     **overrides: Any,
 ) -> SingleRun:
     """Resolve the unit, build the network and load the data; every bad input fails here, before training.
@@ -81,6 +82,7 @@ def prepare_run(
         data: ``synthetic``, ``cifar10`` or ``cifar100`` (None: the profile's).
         data_dir: Folder holding the CIFAR files.
         download: Download CIFAR into ``data_dir`` when it is missing.
+        train_size: Training images (None: the profile's).
         **overrides: :class:`TrainConfig` fields (``epochs``, ``seed``, ``lr`` ...); None leaves the profile's.
 
     Returns:
@@ -98,7 +100,7 @@ def prepare_run(
     # Data seed 0, as in a study: the seed varies the initialisation and the batch order, not the images.
     images = load_data(
         data or prof.dataset, data_dir=data_dir, download=download,
-        image_size=prof.image_size, train_size=prof.train_size, val_size=prof.val_size,
+        image_size=prof.image_size, train_size=prof.train_size if train_size is None else train_size, val_size=prof.val_size,
     ).to(device)
     net = replace(net, num_classes=images.num_classes)
     torch.manual_seed(cfg.seed)
