@@ -7,7 +7,7 @@ One run of the whole default study (6-8 minutes on two cores) feeds two tests:
   original unit's, and every unit the paper marks "fail" ranks below both. This runs in CI.
 * issue 8's whole bar: full pre-activation also beats the original at p < 0.05 on matched
   seeds, and the "fail" units are the bottom third. The `cpu` profile does not reach it
-  (p = 0.14-0.47, fail units at ranks 7-12 of 15), so it is marked ``rediscovery`` and
+  (p = 0.079-0.47, fail units at ranks 7-12 of 15), so it is marked ``rediscovery`` and
   left out of the default run (pyproject's addopts); ``pytest -m rediscovery`` runs it.
 """
 
