@@ -72,10 +72,15 @@ def replay(trials: list[FrozenTrial], pruner: optuna.pruners.BasePruner, baselin
     out = []
 
     def start(now: float) -> None:
-        if queue:
+        while queue:
             t = queue.pop()
+            if not t.intermediate_values:  # diverged before its first epoch ended: nothing to prune
+                live_study.tell(live_study.ask(), t.value)
+                out.append(t)
+                continue
             live[t.number] = (t, live_study.ask())
             heapq.heappush(events, (now + _epoch_seconds(t, 0), t.number, 0))
+            return
 
     for _ in range(workers):
         start(0.0)

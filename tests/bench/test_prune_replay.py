@@ -48,10 +48,12 @@ def test_every_trial_but_the_baselines_stops_where_the_pruner_says():
     assert trials[1].state is TrialState.COMPLETE and len(trials[1].intermediate_values) == 3  # the study's trials are untouched
 
 
-def test_no_pruner_keeps_every_curve_whole():
+def test_no_pruner_keeps_every_curve_whole_and_a_trial_without_a_curve_passes_through():
     trials = [_trial(i, OTHER, [90.0 - i, 80.0 - i, 70.0 - i]) for i in range(4)]
+    trials[2].intermediate_values = {}  # diverged in its first epoch
     out = prune_replay.replay(trials, optuna.pruners.NopPruner(), BASE, workers=2)
     assert sorted(t.number for t in out) == [0, 1, 2, 3] and all(t.state is TrialState.COMPLETE for t in out)
+    assert all(t is trials[t.number] for t in out)
 
 
 def test_the_median_pruner_stops_a_trial_worse_than_the_finished_ones():
