@@ -4,7 +4,7 @@
 
 Runs `unitsearch run` twice into fresh SQLite files (under --out, default a temp dir),
 then compares epochs trained, wall time, the winner and the bottom third of the two
-leaderboards. Takes two full runs of the space: about half an hour for paper_ablations on 2 cores.
+leaderboards. Takes two full runs of the space: about 15 minutes for paper_ablations on 2 cores.
 """
 
 from __future__ import annotations
