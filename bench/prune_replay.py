@@ -31,8 +31,7 @@ from rich.table import Table
 
 from unitsearch.report import build_report
 from unitsearch.report.collect import open_storage
-from unitsearch.search.objective import make_pruner
-from unitsearch.units import resolve_unit
+from unitsearch.search.objective import baseline_form, make_pruner, may_prune
 
 # (label, pruner name, options); the space's own pruner is "median from epoch 4".
 PRUNERS = [
@@ -92,7 +91,7 @@ def replay(trials: list[FrozenTrial], pruner: optuna.pruners.BasePruner, baselin
         if i == len(t.intermediate_values) - 1:
             live_study.tell(trial, t.value)
             out.append(t)
-        elif t.user_attrs["unit"] != baseline and step < t.user_attrs["config"]["epochs"] and trial.should_prune():
+        elif may_prune(t.user_attrs["unit"], step, t.user_attrs["config"]["epochs"], baseline=baseline) and trial.should_prune():
             live_study.tell(trial, state=TrialState.PRUNED)
             out.append(_stopped_at(t, step))
         else:
@@ -122,7 +121,7 @@ def replay_table(study: optuna.Study, workers: int) -> Table:
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     if any(t.state is TrialState.PRUNED for t in trials):
         raise SystemExit(f"study {study.study_name!r} has pruned trials: replay needs whole curves (a run with --pruner none)")
-    baseline = resolve_unit(study.user_attrs.get("baseline", "original")).form
+    baseline = baseline_form(study)
     whole = build_report(study, trials)
     epochs0, seconds0 = sum(len(t.intermediate_values) for t in trials), _seconds(trials)
     table = Table(title=f"Pruners replayed on {study.study_name} ({len(trials)} trials, {epochs0} epochs, no pruner; {workers} workers)")

@@ -25,7 +25,7 @@ from .manifest import manifest
 from .plan import DONE_STATES, cell_key, plan_key
 from .space import Range, SearchSpace
 
-__all__ = ["TrialContext", "Objective", "make_sampler", "make_pruner", "NotRun"]
+__all__ = ["TrialContext", "Objective", "make_sampler", "make_pruner", "may_prune", "baseline_form", "NotRun"]
 
 _NET_DEFAULTS = ("depth", "width", "bottleneck")
 
@@ -60,10 +60,21 @@ def make_sampler(space: SearchSpace, *, worker: int | None = 0) -> optuna.sample
     return optuna.samplers.RandomSampler(seed=0)  # grid: every trial is enqueued, none sampled
 
 
-def _baseline_form(study: optuna.Study) -> str | None:
+def baseline_form(study: optuna.Study) -> str | None:
     """The canonical form of the study's baseline (``create_study`` stores it; None if it has none)."""
     baseline = study.user_attrs.get("baseline")
     return resolve_unit(baseline).form if baseline else None
+
+
+def may_prune(unit: str, epoch: int, epochs: int, *, baseline: str | None) -> bool:
+    """Whether the pruner is asked after ``epoch`` of ``epochs`` in a trial of ``unit``.
+
+    Never after the last epoch: nothing is left to save, and the trial belongs among the
+    completed ones the median pruner compares with. Never for the baseline: the report
+    compares every design with it on matched seeds, and a pruned baseline would make those
+    comparisons ones with an early epoch.
+    """
+    return epoch < epochs and unit != baseline
 
 
 def _worker_seed(seed: int, worker: int | None) -> int | None:
@@ -154,9 +165,7 @@ class Objective:
         train_overrides = {k: v for k, v in fixed.items() if k in TrainConfig.__dataclass_fields__}
         cfg = profile.train_config(**{**space.train, **train_overrides, "seed": seed})
         spec = space.unit_of(values)
-        # The baseline is trained whole: the report compares every design with it on matched
-        # seeds, and a pruned baseline would make those comparisons ones with an early epoch.
-        prunable = spec.form != _baseline_form(trial.study)
+        baseline = baseline_form(trial.study)
         data = ctx.data()
 
         torch.manual_seed(seed)
@@ -193,8 +202,7 @@ class Objective:
             trial.report(m.val_error, m.epoch)
             if ctx.on_epoch is not None:
                 ctx.on_epoch(trial, m)
-            # After the last epoch there is nothing left to save: the trial completes.
-            if prunable and m.epoch < cfg.epochs and trial.should_prune():
+            if may_prune(spec.form, m.epoch, cfg.epochs, baseline=baseline) and trial.should_prune():
                 _finish(trial, "pruned", f"pruned after epoch {m.epoch} at validation error {m.val_error:.2f}%", curve, m.epoch, start)
                 raise optuna.TrialPruned()
 
