@@ -112,3 +112,39 @@ def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search
     done, trials = outcome(url, "slow")
     assert len(done) == 4 and set(done.values()) == {1}, done
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+
+
+def test_a_ctrl_c_during_a_write_to_the_study_stops_the_trial_at_its_next_step(tmp_path, monkeypatch):
+    """The interrupt is noted, not raised, inside Optuna's bookkeeping: the write finishes, the
+    next training step ends the trial, and Optuna records it as FAIL. Raised inside the write,
+    it cut the write short (here epoch 1's value was lost), and once, in CI, it left the write
+    lock held, so recording the trial as failed ended in "database is locked"."""
+    import sqlalchemy
+    import torch
+
+    from unitsearch.search import storage
+    from unitsearch.search.objective import TrialContext
+    from unitsearch.search.runner import work
+
+    monkeypatch.setattr(storage, "SQLITE_BUSY_TIMEOUT", 2)  # a lock left held fails in seconds, not minutes
+    path = tmp_path / "slow.toml"
+    path.write_text(_space(["original"], [0]))
+    space = load_space(str(path))
+    study, _ = create_study(f"sqlite:///{tmp_path}/study.db", "slow", space)
+    sent = []
+
+    def interrupt_mid_write(conn, cursor, statement, *args):
+        if not sent and statement.startswith("INSERT INTO trial_intermediate_values"):
+            sent.append(statement)
+            signal.raise_signal(signal.SIGINT)  # its handler runs right here, inside the transaction
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "after_cursor_execute", interrupt_mid_write)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            work(study, TrialContext(space, torch.device("cpu")))
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "after_cursor_execute", interrupt_mid_write)
+    assert sent
+    (trial,) = study.get_trials(deepcopy=False)
+    assert trial.state.name == "FAIL"
+    assert list(trial.intermediate_values) == [1]  # epoch 1 was recorded whole; epoch 2 never finished

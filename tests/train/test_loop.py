@@ -118,3 +118,18 @@ def test_channels_last_gives_the_same_result_up_to_rounding(data):
     a, _ = _run(data, channels_last=True, epochs=1)
     b, _ = _run(data, channels_last=False, epochs=1)
     assert math.isclose(a.curve[0].train_loss, b.curve[0].train_loss, rel_tol=1e-3)
+
+
+def test_stop_is_asked_before_every_step_and_ends_training_at_once(data):
+    asked = []
+
+    def stop():
+        asked.append(True)
+        return len(asked) == 10  # 8 steps per epoch: the second step of epoch 2
+
+    seen = []
+    model = build_resnet(PRESETS["full_preact"].spec, depth=8, width=4)
+    with pytest.raises(KeyboardInterrupt):
+        train(model, data, TrainConfig(epochs=3, batch_size=64), callback=seen.append, stop=stop)
+    assert len(asked) == 10
+    assert [m.epoch for m in seen] == [1]

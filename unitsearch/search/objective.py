@@ -125,10 +125,18 @@ class TrialContext:
 
 
 class Objective:
-    """Callable objective for ``study.optimize``."""
+    """Callable objective for ``study.optimize``.
 
-    def __init__(self, ctx: TrialContext) -> None:
+    Args:
+        ctx: The worker's device, data and hooks.
+        stop: Asked before every training step; True ends the trial with KeyboardInterrupt,
+            which Optuna records as FAIL. Training is the only place a trial stops early, so
+            an interrupt never cuts into a write to the study.
+    """
+
+    def __init__(self, ctx: TrialContext, *, stop: Callable[[], bool] | None = None) -> None:
         self.ctx = ctx
+        self.stop = stop
 
     def _values(self, trial: optuna.Trial) -> dict[str, Any]:
         """The choice and range factors of this trial (fixed by the plan, or sampled)."""
@@ -208,7 +216,7 @@ class Objective:
 
         start = time.perf_counter()
         try:
-            result = train(model, data, cfg, callback=on_epoch)
+            result = train(model, data, cfg, callback=on_epoch, stop=self.stop)
         except optuna.TrialPruned:
             raise
         except Exception as e:

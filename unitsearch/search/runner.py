@@ -123,20 +123,21 @@ def study_data(study: optuna.Study, space: SearchSpace, data: str | None = None)
 
 
 class _Interrupts:
-    """Ctrl-C (SIGINT) for a worker: at once while a trial trains, between trials otherwise.
+    """Ctrl-C (SIGINT) for a worker: noted by the handler, acted on only where it is safe.
 
-    Optuna records a trial interrupted inside the objective as FAIL. An interrupt that lands
-    in its bookkeeping instead could leave a trial RUNNING for good: ``ask`` marks a waiting
-    trial RUNNING before its heartbeat starts, and a trial without a heartbeat is never
-    declared stale, so no worker would ever take its (cell, seed) again. Outside the
-    objective, SIGINT is therefore only noted, and acted on between trials. Later SIGINTs
-    (a terminal signals every process of the job, and ``run`` forwards one more) are only
-    noted too, so they cannot cut short Optuna's recording of the failed trial.
+    A KeyboardInterrupt raised wherever the signal lands can land inside a write to the
+    study: inside Optuna's ``report`` or ``set_user_attr`` it left a SQLite write lock held
+    by a dropped connection, and the worker could then not record its trial as failed
+    ("database is locked"; the trial stayed RUNNING). Inside ``ask`` it could leave a trial
+    RUNNING without a heartbeat, so no worker would ever take its (cell, seed) again. So the
+    handler only sets a flag: the training loop asks it before every step (``stop``) and
+    raises there, where Optuna records the trial as FAIL, and the loop between trials checks
+    it too. Later SIGINTs (a terminal signals every process of the job, and ``run`` forwards
+    one more) only set the flag again.
     """
 
     def __init__(self) -> None:
         self.requested = False
-        self._armed = False
         self._previous = None
 
     def __enter__(self) -> _Interrupts:
@@ -150,9 +151,9 @@ class _Interrupts:
 
     def _handle(self, signum, frame) -> None:
         self.requested = True
-        if self._armed:
-            self._armed = False
-            raise KeyboardInterrupt
+
+    def stop(self) -> bool:
+        return self.requested
 
     def check(self) -> None:
         if self.requested:
@@ -166,12 +167,8 @@ class _Interrupts:
 
     def guard(self, objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Trial], float]:
         def run(trial: optuna.Trial) -> float:
-            self._armed = True
-            try:
-                self.check()  # noted while Optuna handed out this trial: fail it now, it is ours
-                return objective(trial)
-            finally:
-                self._armed = False
+            self.check()  # noted while Optuna handed out this trial: fail it now, it is ours
+            return objective(trial)
 
         return run
 
@@ -200,7 +197,7 @@ def work(
     start, ran = time.monotonic(), 0
     space = ctx.space
     with _Interrupts() as interrupts:
-        objective = interrupts.guard(Objective(ctx))
+        objective = interrupts.guard(Objective(ctx, stop=interrupts.stop))
         while n_trials is None or ran < n_trials:
             interrupts.check()
             if timeout is not None and time.monotonic() - start >= timeout:

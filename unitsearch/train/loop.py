@@ -107,6 +107,7 @@ def train(
     cfg: TrainConfig,
     *,
     callback: Callable[[EpochMetrics], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` (already on its device) with SGD and the paper's schedule.
 
@@ -115,6 +116,8 @@ def train(
         data: Train, validation and optionally test splits as uint8 tensors.
         cfg: The recipe; ``cfg.seed`` fixes data order, augmentation and dropout.
         callback: Called after every epoch with its metrics; it may raise to stop.
+        stop: Asked before every step; when it answers True, training raises KeyboardInterrupt.
+            Ctrl-C handlers that only note the signal use it to stop between steps.
 
     Returns:
         The result; ``status`` is ``diverged`` when the loss blew up.
@@ -142,6 +145,8 @@ def train(
         window = torch.zeros((), device=device)
         diverged = ""
         for x, y in train_batches(data, cfg.batch_size, generator=gen, augment=cfg.augment, channels_last=channels_last):
+            if stop is not None and stop():
+                raise KeyboardInterrupt
             lr = lr_at(step, total_steps, cfg, warmup=warmup)
             for group in opt.param_groups:
                 group["lr"] = lr
