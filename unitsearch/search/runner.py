@@ -128,12 +128,12 @@ class _Interrupts:
     A KeyboardInterrupt raised wherever the signal lands can land inside a write to the
     study: inside Optuna's ``report`` or ``set_user_attr`` it cut the write short, and once
     (in CI) it left the SQLite write lock held, so the worker could not record its trial as
-    failed ("database is locked"; the trial stayed RUNNING). Inside ``ask`` it could leave a trial
-    RUNNING without a heartbeat, so no worker would ever take its (cell, seed) again. So the
-    handler only sets a flag: the training loop asks it before every step (``stop``) and
-    raises there, where Optuna records the trial as FAIL, and the loop between trials checks
-    it too. Later SIGINTs (a terminal signals every process of the job, and ``run`` forwards
-    one more) only set the flag again.
+    failed ("database is locked"; the trial stayed RUNNING). Inside ``ask`` it could leave a
+    trial RUNNING without a heartbeat, so no worker would ever take its (cell, seed) again.
+    So the handler only sets a flag: the training loop asks it before every step (``stop``)
+    and raises there, where Optuna records the trial as FAIL, and the loop between trials
+    checks it too. Later SIGINTs (a terminal signals every process of the job, and ``run``
+    forwards one more) only set the flag again.
     """
 
     def __init__(self) -> None:
