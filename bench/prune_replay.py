@@ -91,7 +91,7 @@ def replay(trials: list[FrozenTrial], pruner: optuna.pruners.BasePruner, baselin
         if i == len(t.intermediate_values) - 1:
             live_study.tell(trial, t.value)
             out.append(t)
-        elif may_prune(t.user_attrs["unit"], step, t.user_attrs["config"]["epochs"], baseline=baseline) and trial.should_prune():
+        elif may_prune(t.user_attrs["unit"], step, t.user_attrs["config"]["epochs"], protected={baseline}) and trial.should_prune():
             live_study.tell(trial, state=TrialState.PRUNED)
             out.append(_stopped_at(t, step))
         else:

@@ -29,7 +29,7 @@ def test_json_to_stdout(ablation_db):
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["study"] == name and data["verdict"]["best"] == "full_preact"
-    assert data["verdict"]["fail_units_in_bottom_third"] is True
+    assert data["verdict"]["fail_units_below_baseline"] is True
 
 
 def test_table_is_the_default(ablation_db):

@@ -15,7 +15,7 @@ from unitsearch.report import build_report, format_report, report_to_dict
 
 VERDICT_KEYS = {
     "best", "full_preact_rank", "n_designs", "diff", "ci", "p", "n_seeds", "fail_units_ranks",
-    "fail_units_in_bottom_third", "full_preact_tied_with_best", "baseline", "text",
+    "fail_units_below_baseline", "paper_tau", "paper_tau_p", "full_preact_tied_with_best", "baseline", "text",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import optuna
 import pytest
@@ -32,10 +34,16 @@ def test_verdict_confirms_the_paper(ablation):
     assert v.ci == pytest.approx(list(stats.t.interval(0.95, 4, loc=(a - b).mean(), scale=stats.sem(a - b))))
     assert v.p == pytest.approx(stats.ttest_rel(a, b).pvalue) and v.full_preact_better is True
     assert v.fail_units == ["exclusive_gate_0", "const_scale_0.5", "dropout_shortcut"]
-    assert v.fail_units_ranks == [7, 8, 9] and v.fail_units_in_bottom_third is True and v.bottom_third_from == 7
+    assert v.fail_units_ranks == [7, 8, 9] and v.fail_units_below_baseline is True
     assert v.text.startswith("full_preact ranks 1 of 9; its error is ")
     assert "points lower than original's (paired t-test p" in v.text and "n = 5 seeds" in v.text
-    assert "rank 7-9 of 9 (bottom third)." in v.text
+    assert "rank 7-9 of 9 (all below original, rank " in v.text
+    # Kendall's tau-b against the paper, "fail" units tied at the bottom
+    rows = [r for r in build_report(_study(trials)).rows if r.rank is not None and (r.paper_fails or r.paper_error is not None)]
+    paper = [math.inf if r.paper_fails else r.paper_error for r in rows]
+    tau = stats.kendalltau([r.summary.mean for r in rows], paper)
+    assert v.paper_tau == pytest.approx(tau.statistic) and v.paper_tau_p == pytest.approx(tau.pvalue) and v.paper_tau_n == len(rows) >= 3
+    assert f"Kendall's tau-b = {tau.statistic:.2f}" in v.text
 
 
 def test_verdict_says_plainly_when_it_did_not():
@@ -50,9 +58,10 @@ def test_verdict_says_plainly_when_it_did_not():
     p = stats.ttest_rel(errs["full_preact"], errs["original"]).pvalue
     assert p > 0.05 and v.p == pytest.approx(p)
     assert v.full_preact_better is False and v.full_preact_rank == 3
-    assert v.fail_units_ranks == [1] and v.fail_units_in_bottom_third is False
+    assert v.fail_units_ranks == [1] and v.fail_units_below_baseline is False
     assert "not significantly different from original's" in v.text
-    assert "full_preact ranks 3 of 4 (" in v.text and "not all in the bottom third" in v.text
+    assert "full_preact ranks 3 of 4 (" in v.text and "(not all below original, rank 2)" in v.text
+    assert v.paper_tau is not None and v.paper_tau < 0  # the paper's order, nearly reversed
 
 
 def test_verdict_without_full_preact_or_enough_seeds():

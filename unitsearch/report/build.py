@@ -10,6 +10,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import UserError
+from ..search.plan import race_state
+from ..search.race import summary
+from ..search.space import space_from_dict
 from ..units import UnitSpec, preset_name, resolve_unit
 from .collect import Metric, TrialRecord, collect_trials, open_storage, safe_url, study_names
 from .cost import cost_ledger
@@ -97,6 +100,7 @@ def build_report(
         raise UserError(f"study {name!r} has no {what} trials ({_state_counts(trials)})")
     base, form = _baseline(baseline, study, records)
     rows = build_leaderboard(records, baseline_unit=form)
+    race = _race(study, trials, rows)
     cost = cost_ledger(records, [r.design for r in rows])
     cost["n_trials_in_study"] = len(trials)
     return Report(
@@ -106,13 +110,27 @@ def build_report(
         baseline_unit=form,
         rows=rows,
         varying=varying,
-        verdict=make_verdict(rows, baseline_unit=form),
+        verdict=make_verdict(rows, baseline_unit=form, seeds_fixed=race),
         factors=factor_effects(rows),
         importance=param_importance(rows),
         cost=cost,
         records=records,
         storage=safe_url(storage) if storage else "",
     )
+
+
+def _race(study: optuna.Study, trials: list[FrozenTrial], rows: list[DesignRow]) -> bool:
+    """Give each row its standing in the study's race (:mod:`unitsearch.search.race`); False if no race."""
+    stored = study.user_attrs.get("space")
+    if not stored or (stored.get("plan") or {}).get("kind") != "race":
+        return False
+    space = space_from_dict(stored)
+    lanes = summary(race_state(space, trials, baseline=study.user_attrs.get("baseline")).lanes)
+    cell_of = {t.number: t.user_attrs.get("cell") for t in trials}
+    for row in rows:
+        cell = next((cell_of[r.number] for r in row.records if cell_of.get(r.number) in lanes), None)
+        row.race = lanes.get(cell) if cell is not None else None
+    return True
 
 
 def _setting(study: optuna.Study) -> tuple[Any, Any, Any]:

@@ -21,7 +21,7 @@ from .stats import ALPHA, CONFIDENCE
 
 __all__ = ["CSV_LEFT_OUT", "leaderboard_rows", "report_to_dict", "format_report", "print_report"]
 
-CSV_LEFT_OUT = ("per_seed",)  # nested; the JSON export has it
+CSV_LEFT_OUT = ("per_seed", "race")  # nested; the JSON export has them (CSV has race_note)
 
 RULES = {
     "error": "per seed: complete -> val_error (or test_error with metric=test); diverged -> its stored chance "
@@ -77,6 +77,8 @@ def _row_dict(row: DesignRow) -> dict[str, Any]:
         "best_n": t.n if t else None,
         "best_p": t.p if t else None,
         "best_p_holm": row.best_p_holm,
+        "race": row.race,
+        "race_note": row.race_note,
         "epochs_trained": sum(r.epochs for r in row.records),
         "wall_seconds": sum(r.wall_seconds for r in row.records),
         "per_seed": [
@@ -142,6 +144,7 @@ def _display_row(row: DesignRow, report: Report) -> dict[str, Any]:
         {
             "params": row.params,
             "seeds c/p/d": f"{row.counts['complete']}/{row.counts['pruned']}/{row.counts['diverged']}",
+            **({"race": row.race_note} if row.race is not None else {}),
             f"{report.metric.value} error % (95% CI)": err,
             "median": _num(s.median),
             "train loss": _num(row.final_train_loss, ".3f"),

@@ -60,6 +60,7 @@ class DesignRow:
     tied_with_best: bool = False
     tie_rule: str = ""  # best, paired, ci or untested
     counts: dict[str, int] = field(default_factory=dict)
+    race: dict[str, Any] | None = None  # a race's standing: seeds, protected, out (when and why it left)
 
     @property
     def preact(self) -> str:
@@ -83,6 +84,17 @@ class DesignRow:
     def paper_fails(self) -> bool:
         p = PRESETS.get(self.preset or "")
         return bool(p and p.fails_in_paper)
+
+    @property
+    def race_note(self) -> str:
+        """How the design ended a race: ``protected``, ``in`` or ``out after 2: t p=0.012``."""
+        if self.race is None:
+            return ""
+        out = self.race.get("out")
+        if out is None:
+            return "protected" if self.race.get("protected") else "in"
+        why = "pruned" if out["reason"] == "pruned" else f"{out['reason']} p={out['p']:.2g}"
+        return f"out after {out['seeds']}: {why}"
 
     @property
     def mark(self) -> str:

@@ -1,19 +1,28 @@
 """The verdict: the study's question answered in one sentence, and as fields.
 
 The question is the paper's: does full pre-activation (Fig. 4e) beat the
-baseline unit, and do the units the paper reports as "fail" (Table 1) end at the
-bottom? ``full_preact`` is compared with the baseline design of its context by
-the paired test on matched seeds (raw p: it is the one comparison planned in
-advance; the Holm-adjusted p is kept beside it). "Bottom third" means the last
-``ceil(n / 3)`` ranks of the n ranked designs.
+baseline unit, and does the study order the designs as the paper's Tables 1-2
+do? ``full_preact`` is compared with the baseline design of its context by the
+paired test on matched seeds (raw p: it is the one comparison planned in
+advance; the Holm-adjusted p is kept beside it). In a race both get a seed count
+fixed before the run, so that p is a fixed-n test's.
+
+The agreement with the paper is Kendall's tau-b (``scipy.stats.kendalltau``)
+between the designs' mean errors and the paper's errors, over the designs the
+paper reports, its "fail" units tied at the bottom; tau-b does not depend on how
+many designs sit between two others, as a "bottom third" would. Beside it: whether
+every "fail" unit ranks below the baseline.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from scipy import stats
 
 from .leaderboard import DesignRow
 from .stats import ALPHA
@@ -42,8 +51,11 @@ class Verdict:
     full_preact_better: bool | None = None  # lower error and p < alpha
     fail_units: list[str] = field(default_factory=list)  # the paper's "fail" units present
     fail_units_ranks: list[int | None] = field(default_factory=list)
-    fail_units_in_bottom_third: bool | None = None
-    bottom_third_from: int | None = None  # first rank of the bottom third
+    fail_units_below_baseline: bool | None = None  # every "fail" unit ranks below the baseline
+    paper_tau: float | None = None  # Kendall's tau-b of mean errors against the paper's (fails tied last)
+    paper_tau_p: float | None = None
+    paper_tau_n: int = 0  # designs the paper reports
+    seeds_fixed: bool = False  # the verdict's pair got a seed count fixed before the run (a race)
     text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,7 +83,8 @@ def _comparison(v: Verdict) -> str:
         return f"it cannot be tested against {v.baseline} ({v.n_seeds} matched seed(s); a paired test needs 2)"
     half = (v.ci[1] - v.ci[0]) / 2
     way = "lower" if v.diff < 0 else "higher"
-    stat = f"paired t-test p {_p(v.p)}, n = {v.n_seeds} seeds"
+    fixed = ", fixed before the run" if v.seeds_fixed else ""
+    stat = f"paired t-test p {_p(v.p)}, n = {v.n_seeds} seeds{fixed}"
     size = f"{abs(v.diff):.1f} ± {half:.1f} points {way}"
     if v.p < ALPHA:
         return f"its error is {size} than {v.baseline}'s ({stat})"
@@ -88,10 +101,27 @@ def _against_best(fp: DesignRow) -> str:
     return f"; against the best its error is {c.diff:+.1f} ± {half:.1f} points (paired t-test p {_p(c.p)}{holm}, n = {c.n} seeds)"
 
 
-def make_verdict(rows: Sequence[DesignRow], *, baseline_unit: str | None) -> Verdict:
+FAIL_ERROR = math.inf  # the paper's "fail" (above 20%): tied with each other, below every number
+
+
+def paper_agreement(ranked: Sequence[DesignRow]) -> tuple[float, float, int] | None:
+    """Kendall's tau-b between mean errors and the paper's, over the designs it reports (3 or more)."""
+    pairs = [(r.summary.mean, FAIL_ERROR if r.paper_fails else r.paper_error) for r in ranked]
+    pairs = [(m, p) for m, p in pairs if m is not None and p is not None]
+    if len(pairs) < 3 or len({p for _, p in pairs}) < 2:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant input: tau is NaN, reported as none
+        res = stats.kendalltau([m for m, _ in pairs], [p for _, p in pairs])
+    if math.isnan(res.statistic):
+        return None
+    return float(res.statistic), float(res.pvalue), len(pairs)
+
+
+def make_verdict(rows: Sequence[DesignRow], *, baseline_unit: str | None, seeds_fixed: bool = False) -> Verdict:
     """Fill the verdict from ranked leaderboard rows."""
     ranked = [r for r in rows if r.rank is not None]
-    v = Verdict(n_designs=len(ranked))
+    v = Verdict(n_designs=len(ranked), seeds_fixed=seeds_fixed)
     if not ranked:
         v.text = "No design has a finished trial yet."
         return v
@@ -120,18 +150,26 @@ def make_verdict(rows: Sequence[DesignRow], *, baseline_unit: str | None) -> Ver
 
     fails = [r for r in rows if r.paper_fails]
     if fails:
-        n = v.n_designs
-        v.bottom_third_from = n - math.ceil(n / 3) + 1
+        base_rank = next((r.rank for r in ranked if r.unit == baseline_unit), None)
         v.fail_units = [r.design for r in fails]
         v.fail_units_ranks = [r.rank for r in fails]
         ranks = [r for r in v.fail_units_ranks if r is not None]
-        v.fail_units_in_bottom_third = bool(ranks) and all(r >= v.bottom_third_from for r in ranks)
-        where = "bottom third" if v.fail_units_in_bottom_third else f"not all in the bottom third, ranks {v.bottom_third_from}-{n}"
+        if base_rank is not None and ranks:
+            v.fail_units_below_baseline = all(r > base_rank for r in ranks)
         text = f"the paper's 'fail' units ({', '.join(v.fail_units)})"
-        text += f" rank {format_ranks(ranks)} of {n} ({where})" if ranks else " have no finished trial"
+        if ranks:
+            text += f" rank {format_ranks(ranks)} of {v.n_designs}"
+            if v.fail_units_below_baseline is not None:
+                text += f" ({'all' if v.fail_units_below_baseline else 'not all'} below {v.baseline or 'the baseline'}, rank {base_rank})"
+        else:
+            text += " have no finished trial"
         unranked = [r.design for r in fails if r.rank is None]
         if ranks and unranked:
             text += f"; {', '.join(unranked)} has no finished trial"
         parts.append(text)
+    tau = paper_agreement(ranked)
+    if tau is not None:
+        v.paper_tau, v.paper_tau_p, v.paper_tau_n = tau
+        parts.append(f"the ordering agrees with the paper's Tables 1-2 at Kendall's tau-b = {v.paper_tau:.2f} (p {_p(v.paper_tau_p)}, {v.paper_tau_n} designs)")
     v.text = "; ".join(parts) + "."
     return v

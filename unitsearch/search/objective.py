@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from .manifest import manifest
 from .plan import DONE_STATES, cell_key, plan_key
 from .space import Range, SearchSpace
 
-__all__ = ["TrialContext", "Objective", "make_sampler", "make_pruner", "may_prune", "baseline_form", "NotRun"]
+__all__ = ["TrialContext", "Objective", "make_sampler", "make_pruner", "may_prune", "baseline_form", "protected_forms", "NotRun"]
 
 _NET_DEFAULTS = ("depth", "width", "bottleneck")
 
@@ -66,15 +66,23 @@ def baseline_form(study: optuna.Study) -> str | None:
     return resolve_unit(baseline).form if baseline else None
 
 
-def may_prune(unit: str, epoch: int, epochs: int, *, baseline: str | None) -> bool:
+def protected_forms(study: optuna.Study, space: SearchSpace) -> frozenset[str]:
+    """The units whose trials are never pruned: the baseline, and in a race its protected designs."""
+    names = [n for n in [study.user_attrs.get("baseline")] if n]
+    names += list(space.plan.get("protect", [])) if space.is_race else []
+    return frozenset(resolve_unit(n).form for n in names)
+
+
+def may_prune(unit: str, epoch: int, epochs: int, *, protected: Collection[str] = ()) -> bool:
     """Whether the pruner is asked after ``epoch`` of ``epochs`` in a trial of ``unit``.
 
     Never after the last epoch: nothing is left to save, and the trial belongs among the
-    completed ones the median pruner compares with. Never for the baseline: the report
-    compares every design with it on matched seeds, and a pruned baseline would make those
-    comparisons ones with an early epoch.
+    completed ones the median pruner compares with. Never for a protected unit (the
+    baseline, and a race's verdict designs): the report compares every design with the
+    baseline on matched seeds, and a pruned trial would make that a comparison with an
+    early epoch.
     """
-    return epoch < epochs and unit != baseline
+    return epoch < epochs and unit not in protected
 
 
 def _worker_seed(seed: int, worker: int | None) -> int | None:
@@ -159,10 +167,10 @@ class Objective:
             trial.set_user_attr("reason", "plan exhausted: another worker took the last waiting trial")
             raise NotRun("plan exhausted")
         values = self._values(trial)
-        seed = int(attrs["seed"]) if "seed" in attrs else space.seeds[trial.number % len(space.seeds)]
+        seed = int(attrs["seed"]) if "seed" in attrs else _sampled_seed(space, trial.number)
         cell = attrs.get("cell") or cell_key(space, values)
         key = plan_key(cell, seed)
-        if space.is_grid and _taken_elsewhere(trial, key):
+        if (space.is_grid or space.is_race) and _taken_elsewhere(trial, key):
             trial.set_user_attr("status", "duplicate")
             trial.set_user_attr("reason", f"{key} already has a running or finished trial")
             raise NotRun("duplicate")
@@ -173,7 +181,7 @@ class Objective:
         train_overrides = {k: v for k, v in fixed.items() if k in TrainConfig.__dataclass_fields__}
         cfg = profile.train_config(**{**space.train, **train_overrides, "seed": seed})
         spec = space.unit_of(values)
-        baseline = baseline_form(trial.study)
+        protected = protected_forms(trial.study, space)
         data = ctx.data()
 
         torch.manual_seed(seed)
@@ -210,7 +218,7 @@ class Objective:
             trial.report(m.val_error, m.epoch)
             if ctx.on_epoch is not None:
                 ctx.on_epoch(trial, m)
-            if may_prune(spec.form, m.epoch, cfg.epochs, baseline=baseline) and trial.should_prune():
+            if may_prune(spec.form, m.epoch, cfg.epochs, protected=protected) and trial.should_prune():
                 _finish(trial, "pruned", f"pruned after epoch {m.epoch} at validation error {m.val_error:.2f}%", curve, m.epoch, start)
                 raise optuna.TrialPruned()
 
@@ -229,6 +237,11 @@ class Objective:
         trial.set_user_attr("test_error", result.test_error)
         trial.set_user_attr("images_per_s", result.images_per_s)
         return result.val_error
+
+
+def _sampled_seed(space: SearchSpace, number: int) -> int:
+    """A sampled design's seed: a race's first (its next seeds are queued), else the seeds in turn."""
+    return space.race_seeds[0] if space.is_race else space.seeds[number % len(space.seeds)]
 
 
 def _finite(x: float) -> float | None:

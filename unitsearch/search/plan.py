@@ -1,10 +1,18 @@
-"""The plan of a grid space: every (cell, seed) enqueued once, under a stable key.
+"""The plan: which (cell, seed) pairs are queued, each once, under a stable key.
 
 Optuna's GridSampler can run a grid point twice when workers race, so a grid
 space is not sampled: each (cell, seed) becomes one WAITING trial (Optuna pops
 a waiting trial for exactly one worker), keyed by ``plan_key``. Enqueueing is
 idempotent: a key that already has a live or finished trial is skipped, so any
-number of restarts never trains a pair twice and never skips one.
+number of restarts never trains a pair twice and never skips one. Two workers
+that enqueue the same key at the same moment leave two waiting trials; the one
+that starts later yields (``Objective``'s duplicate check), so it trains once.
+
+A grid plan queues every cell on every seed at once. A race plan
+(:mod:`.race`) queues every cell's first seeds, and :func:`advance`, which every
+worker calls between trials, queues the next seeds of the designs still in the
+race: a pure function of the finished trials, so whichever worker calls it
+queues the same pairs.
 """
 
 from __future__ import annotations
@@ -16,9 +24,14 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from ..units import resolve_unit
+from .race import Lane, RaceRule, Result, next_seeds, standings
 from .space import SearchSpace
 
-__all__ = ["PlanItem", "plan_items", "cell_key", "plan_key", "enqueue_plan", "PlanStatus", "plan_status", "DONE_STATES", "LIVE_STATES"]
+__all__ = [
+    "PlanItem", "plan_items", "cell_key", "plan_key", "enqueue_plan", "advance", "race_state", "RaceState",
+    "PlanStatus", "plan_status", "DONE_STATES", "LIVE_STATES",
+]
 
 DONE_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 LIVE_STATES = (TrialState.WAITING, TrialState.RUNNING)
@@ -46,24 +59,117 @@ class PlanItem:
         return plan_key(self.cell, self.seed)
 
 
-def plan_items(space: SearchSpace) -> list[PlanItem]:
-    """Every (cell, seed) of a grid space, seeds innermost so early results cover all designs."""
-    cells = space.cells()
-    return [PlanItem(c, cell_key(space, c), s) for s in space.seeds for c in cells]
+def plan_items(space: SearchSpace, *, baseline: str | None = None) -> list[PlanItem]:
+    """The pairs a grid space queues at the start, seeds innermost so early results cover all designs.
+
+    A race queues every cell's first ``min_seeds`` seeds, and every seed of its protected
+    cells (the ``baseline`` and the plan's ``protect`` list).
+    """
+    cells = [(c, cell_key(space, c)) for c in space.cells()]
+    if not space.is_race:
+        return [PlanItem(c, key, s) for s in space.seeds for c, key in cells]
+    protected = protected_cells(space, [key for _, key in cells], baseline=baseline)
+    first = space.race_seeds[: int(space.plan["min_seeds"])]
+    return [PlanItem(c, key, s) for s in space.race_seeds for c, key in cells if s in first or key in protected]
+
+
+def protected_cells(space: SearchSpace, cells: list[str], *, baseline: str | None) -> frozenset[str]:
+    """The cells a race never eliminates: those whose unit is the baseline or in ``protect``."""
+    names = [baseline] if baseline else []
+    forms = {resolve_unit(u).form for u in [*names, *space.plan.get("protect", [])]}
+    return frozenset(c for c in cells if json.loads(c).get("unit") in forms)
+
+
+def _enqueue(study: optuna.Study, items: list[PlanItem], trials: list[optuna.trial.FrozenTrial]) -> int:
+    taken = {t.user_attrs.get("plan_key") for t in trials if t.state in DONE_STATES + LIVE_STATES}
+    added = 0
+    for item in items:
+        if item.key not in taken:
+            study.enqueue_trial(item.params, user_attrs={"plan_key": item.key, "cell": item.cell, "seed": item.seed})
+            taken.add(item.key)
+            added += 1
+    return added
 
 
 def enqueue_plan(study: optuna.Study, space: SearchSpace) -> int:
-    """Enqueue the pairs that have no live or finished trial; returns how many were added."""
-    taken = {
-        t.user_attrs.get("plan_key")
-        for t in study.get_trials(deepcopy=False, states=DONE_STATES + LIVE_STATES)
-    }
-    added = 0
-    for item in plan_items(space):
-        if item.key not in taken:
-            study.enqueue_trial(item.params, user_attrs={"plan_key": item.key, "cell": item.cell, "seed": item.seed})
-            added += 1
-    return added
+    """Enqueue the pairs that have no live or finished trial; returns how many were added.
+
+    For a race, also the seeds that failed (a resumed run trains them again) and the next
+    seeds of the designs still in the race.
+    """
+    baseline = study.user_attrs.get("baseline")
+    trials = study.get_trials(deepcopy=False)
+    items = plan_items(space, baseline=baseline) if space.is_grid else []
+    if space.is_race:
+        tried = {(t.user_attrs.get("cell"), t.user_attrs.get("seed")): t for t in trials if _counts(t)}
+        items += [PlanItem(t.params, cell, seed) for (cell, seed), t in tried.items() if cell is not None and seed is not None]
+    added = _enqueue(study, items, trials)
+    return added + (advance(study, space) if space.is_race else 0)
+
+
+def _counts(t: optuna.trial.FrozenTrial) -> bool:
+    """A trial that took its (cell, seed): not one the objective turned away (unused, duplicate)."""
+    return "plan_key" in t.user_attrs and t.user_attrs.get("status") not in ("unused", "duplicate")
+
+
+@dataclass
+class RaceState:
+    """A race's standing, read from the study's trials."""
+
+    lanes: dict[str, Lane]
+    rule: RaceRule
+    attempted: dict[str, set[int]]
+    live: dict[str, set[int]]
+    params: dict[str, dict[str, Any]]  # a cell's Optuna params, to queue its next seed
+    finished: int  # (cell, seed) pairs with a finished trial
+
+    @property
+    def queued(self) -> list[tuple[str, int]]:
+        return next_seeds(self.lanes, self.attempted, self.live, self.rule)
+
+
+def _error(t: optuna.trial.FrozenTrial) -> float:
+    if t.state is TrialState.COMPLETE and t.value is not None:
+        return float(t.value)
+    if t.intermediate_values:
+        return float(t.intermediate_values[max(t.intermediate_values)])
+    return float("inf")  # skipped by the pre-filter before its first epoch
+
+
+def race_state(space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, baseline: str | None) -> RaceState:
+    """Replay the finished trials through the race's rules (:func:`.race.standings`)."""
+    mine = [t for t in trials if _counts(t)]
+    grid = {cell_key(space, c): c for c in space.cells()} if space.is_grid else {}
+    cells = list(dict.fromkeys([*grid, *(t.user_attrs["cell"] for t in mine)]))
+    params = dict(grid)  # a grid cell is its choice factors' values: the params of its trials
+    for t in mine:
+        params.setdefault(t.user_attrs["cell"], dict(t.params))
+    rule = RaceRule(
+        seeds=tuple(space.race_seeds),
+        min_seeds=int(space.plan["min_seeds"]),
+        alpha=float(space.plan["alpha"]),
+        test=str(space.plan["test"]),
+        protected=protected_cells(space, cells, baseline=baseline),
+        max_trials=space.plan.get("max_trials"),
+    )
+    done = sorted((t for t in mine if t.state in DONE_STATES), key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
+    results = [Result(t.user_attrs["cell"], int(t.user_attrs["seed"]), _error(t), t.state is TrialState.PRUNED) for t in done]
+    attempted: dict[str, set[int]] = {}
+    live: dict[str, set[int]] = {}
+    for t in mine:
+        attempted.setdefault(t.user_attrs["cell"], set()).add(int(t.user_attrs["seed"]))
+        if t.state in LIVE_STATES:
+            live.setdefault(t.user_attrs["cell"], set()).add(int(t.user_attrs["seed"]))
+    finished = len({(r.cell, r.seed) for r in results})
+    return RaceState(standings(cells, results, rule), rule, attempted, live, params, finished)
+
+
+def advance(study: optuna.Study, space: SearchSpace) -> int:
+    """Queue the next seeds of the designs still in the race; returns how many were added."""
+    trials = study.get_trials(deepcopy=False)
+    state = race_state(space, trials, baseline=study.user_attrs.get("baseline"))
+    items = [PlanItem(state.params[c], c, s) for c, s in state.queued]
+    return _enqueue(study, items, trials)
 
 
 @dataclass(frozen=True)
@@ -81,10 +187,21 @@ class PlanStatus:
 
 def plan_status(study: optuna.Study, space: SearchSpace) -> PlanStatus:
     trials = study.get_trials(deepcopy=False)
+    count = lambda s: sum(t.state is s for t in trials)  # noqa: E731
+    if space.is_race:
+        state = race_state(space, trials, baseline=study.user_attrs.get("baseline"))
+        return PlanStatus(_race_total(space, state), state.finished, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL))
     if space.is_grid:
         keys = {i.key for i in plan_items(space)}
         done = len({t.user_attrs.get("plan_key") for t in trials if t.state in DONE_STATES} & keys)
     else:
         done = sum(t.state in DONE_STATES for t in trials)
-    count = lambda s: sum(t.state is s for t in trials)  # noqa: E731
     return PlanStatus(space.n_trials, done, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL))
+
+
+def _race_total(space: SearchSpace, state: RaceState) -> int:
+    """Trials the race takes if nobody else leaves it: seeds run by those out, every seed for the rest."""
+    n = sum(len(state.attempted.get(c, ())) if lane.out else state.rule.max_seeds for c, lane in state.lanes.items())
+    if not space.is_grid:
+        n += max(0, int(space.sampler["n_trials"]) - len(state.lanes)) * state.rule.min_seeds
+    return min(n, space.n_trials)

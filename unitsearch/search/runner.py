@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import optuna
+from optuna.trial import TrialState
 
 from ..errors import UserError
 from ..train import get_profile
 from .objective import Objective, TrialContext, make_pruner, make_sampler
-from .plan import PlanStatus, enqueue_plan, plan_status
+from .plan import PlanStatus, advance, enqueue_plan, plan_status
 from .space import SearchSpace, space_from_dict
 from .storage import open_storage, redact
 
@@ -90,7 +91,7 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     study.set_user_attr("data", data)
     study.set_user_attr("baseline", baseline)
     study.set_user_attr("n_planned", space.n_trials)
-    added = enqueue_plan(study, space) if space.is_grid else 0
+    added = enqueue_plan(study, space) if space.is_grid or space.is_race else 0
     return study, added
 
 
@@ -173,6 +174,14 @@ class _Interrupts:
         return run
 
 
+def _sampled_all(study: optuna.Study, space: SearchSpace, status: PlanStatus) -> bool:
+    """Whether a sampled space has drawn its budget: ``n_trials`` trials, or designs in a race."""
+    if not space.is_race:
+        return status.done + status.running >= status.total
+    drawn = sum("fixed_params" not in t.system_attrs for t in study.get_trials(deepcopy=False) if t.state is not TrialState.FAIL)
+    return drawn >= int(space.sampler["n_trials"])
+
+
 def work(
     study: optuna.Study,
     ctx: TrialContext,
@@ -203,20 +212,17 @@ def work(
             if timeout is not None and time.monotonic() - start >= timeout:
                 break
             optuna.storages.fail_stale_trials(study)
+            if space.is_race:
+                advance(study, space)  # the next seeds of the designs still in the race
             status = plan_status(study, space)
             if on_trial is not None:
                 on_trial(status)
             if status.finished:
                 break
-            if space.is_grid and status.waiting == 0:
+            if status.waiting == 0 and (space.is_grid or _sampled_all(study, space, status)):
                 if status.running == 0:
                     break  # nothing queued, nothing that could come back: `run` re-queues what is missing
-                interrupts.sleep(STALE_POLL_SECONDS)
-                continue
-            if not space.is_grid and status.done + status.running >= status.total:
-                if status.running == 0:
-                    break
-                interrupts.sleep(STALE_POLL_SECONDS)
+                interrupts.sleep(STALE_POLL_SECONDS)  # a running trial may free the next seed of its design
                 continue
             study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
             ran += 1

@@ -24,6 +24,15 @@ A space is a TOML file in ``search_spaces/`` (found by name) or anywhere (by pat
     [prefilter]                          # used by `run --prefilter`
     min_grad_ratio = 1e-3
 
+    [plan]                               # "grid": every design on every seed (the default);
+    kind = "race"                        # "race": seeds go to the designs still in contention
+    min_seeds = 2                        # every design's first seeds
+    max_seeds = 10                       # default: all of `seeds`; protected designs get them all
+    alpha = 0.1                          # elimination level of the one-sided paired test
+    test = "t"                           # t | wilcoxon
+    protect = ["full_preact"]            # never eliminated, besides the study's baseline
+    max_trials = 100                     # optional budget
+
 Factors: ``unit`` (preset names or canonical forms), or its parts ``h``, ``f`` and
 ``branch`` (or ``branch_pre``/``branch_mid``/``branch_post``: the ops before, between
 and after the two convs); ``depth``, ``width``, ``bottleneck``; any TrainConfig field.
@@ -43,15 +52,17 @@ from ..train import PROFILES, TrainConfig
 from ..units import SpecError, UnitSpec, resolve_unit
 from ..units.spec import Shortcut
 
-__all__ = ["Range", "SearchSpace", "load_space", "list_spaces", "parse_space", "space_from_dict", "SAMPLERS", "PRUNERS"]
+__all__ = ["Range", "SearchSpace", "load_space", "list_spaces", "parse_space", "space_from_dict", "SAMPLERS", "PRUNERS", "PLANS"]
 
 SAMPLERS = ("grid", "tpe", "random")
+PLANS = ("grid", "race")
+_PLAN_KEYS = ("kind", "min_seeds", "max_seeds", "alpha", "test", "protect", "max_trials")
 PRUNERS = ("median", "hyperband", "successive_halving", "wilcoxon", "none")
 _UNIT_PARTS = ("h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
 _NET = ("depth", "width", "bottleneck")
 _TRAIN = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "seed")
 FACTORS = ("unit", *_UNIT_PARTS, *_NET, *_TRAIN)
-_TOP_KEYS = ("description", "profile", "seeds", "workers", "factors", "train", "sampler", "pruner", "prefilter")
+_TOP_KEYS = ("description", "profile", "seeds", "workers", "factors", "train", "sampler", "pruner", "prefilter", "plan")
 
 
 @dataclass(frozen=True)
@@ -79,10 +90,22 @@ class SearchSpace:
     pruner: dict[str, Any] = field(default_factory=lambda: {"name": "median"})
     prefilter: dict[str, Any] = field(default_factory=dict)
     workers: int = 1
+    plan: dict[str, Any] = field(default_factory=lambda: {"kind": "grid"})
 
     @property
     def is_grid(self) -> bool:
+        """Every design is enumerated (the grid sampler), not sampled."""
         return self.sampler["name"] == "grid"
+
+    @property
+    def is_race(self) -> bool:
+        """Seeds go to the designs still in contention (:mod:`unitsearch.search.race`)."""
+        return self.plan.get("kind") == "race"
+
+    @property
+    def race_seeds(self) -> list[int]:
+        """The seeds a race gives out, in order: the first ``max_seeds`` of ``seeds``."""
+        return self.seeds[: int(self.plan.get("max_seeds") or len(self.seeds))]
 
     @property
     def choices(self) -> dict[str, list[Any]]:
@@ -100,8 +123,15 @@ class SearchSpace:
 
     @property
     def n_trials(self) -> int:
-        """Trials in the plan: cells x seeds for grids, the sampler's budget otherwise."""
-        return len(self.cells()) * len(self.seeds) if self.is_grid else int(self.sampler["n_trials"])
+        """Trials in the plan: cells x seeds for grids, the sampler's budget otherwise.
+
+        For a race, the most it can take: every design on every seed (or its ``max_trials``).
+        """
+        if not self.is_grid:
+            n = int(self.sampler["n_trials"]) * (len(self.race_seeds) if self.is_race else 1)
+        else:
+            n = len(self.cells()) * len(self.race_seeds if self.is_race else self.seeds)
+        return min(n, int(self.plan.get("max_trials") or n))
 
     def unit_of(self, values: dict[str, Any]) -> UnitSpec:
         """The unit spec that a cell's (or a sampled trial's) factor values name."""
@@ -200,6 +230,52 @@ def _section(path: str, data: dict[str, Any], key: str, allowed_names: tuple[str
     return out
 
 
+def _plan(path: str, data: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    raw = data.get("plan", {})
+    if not isinstance(raw, dict):
+        raise UserError(f"{_where(path, 'plan')} must be a table ([plan])")
+    unknown = sorted(set(raw) - set(_PLAN_KEYS))
+    if unknown:
+        raise UserError(f"{_where(path, 'plan.' + unknown[0])} is unknown; allowed: {', '.join(_PLAN_KEYS)}")
+    plan = {"kind": "grid", **raw}
+    if plan["kind"] not in PLANS:
+        raise UserError(f"{_where(path, 'plan.kind')}: unknown plan {plan['kind']!r}; allowed: {', '.join(PLANS)}")
+    if plan["kind"] == "grid":
+        extra = sorted(set(raw) - {"kind"})
+        if extra:
+            raise UserError(f"{_where(path, 'plan.' + extra[0])} applies to a race only; set plan.kind = \"race\" or remove it")
+        return plan
+    from .race import RACE_TESTS
+
+    def whole(key: str, low: int, high: int, default: int | None) -> int | None:
+        value = plan.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise UserError(f"{_where(path, 'plan.' + key)}: expected a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    plan["max_seeds"] = whole("max_seeds", 2, len(seeds), len(seeds))
+    plan["min_seeds"] = whole("min_seeds", 2, plan["max_seeds"], 2)
+    plan["max_trials"] = whole("max_trials", 1, 10**7, None)
+    alpha = plan.get("alpha", 0.1)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise UserError(f"{_where(path, 'plan.alpha')}: expected a number between 0 and 1 (exclusive), got {alpha!r}")
+    plan["alpha"] = float(alpha)
+    plan.setdefault("test", "t")
+    if plan["test"] not in RACE_TESTS:
+        raise UserError(f"{_where(path, 'plan.test')}: unknown test {plan['test']!r}; allowed: {', '.join(RACE_TESTS)}")
+    protect = plan.setdefault("protect", [])
+    if not isinstance(protect, list) or not all(isinstance(u, str) for u in protect):
+        raise UserError(f"{_where(path, 'plan.protect')}: expected a list of unit names, e.g. protect = [\"full_preact\"]")
+    for u in protect:
+        try:
+            resolve_unit(u)
+        except UserError as e:
+            raise UserError(f"{_where(path, 'plan.protect')}: {e}") from None
+    return plan
+
+
 def parse_space(text: str, path: str) -> SearchSpace:
     """Parse a space file's text; every error names the file and the key."""
     try:
@@ -241,6 +317,7 @@ def parse_space(text: str, path: str) -> SearchSpace:
         pruner=_section(path, data, "pruner", PRUNERS, "median"),
         prefilter=dict(data.get("prefilter", {})),
         workers=workers,
+        plan=_plan(path, data, seeds),
     )
     if not space.is_grid and not isinstance(space.sampler.get("n_trials"), int):
         raise UserError(f"{_where(path, 'sampler.n_trials')}: a {space.sampler['name']} sampler needs n_trials (an integer)")
@@ -278,4 +355,4 @@ def load_space(name_or_path: str) -> SearchSpace:
 def space_from_dict(d: dict[str, Any]) -> SearchSpace:
     """The inverse of :meth:`SearchSpace.to_dict` (what a study stores for its workers)."""
     factors = {k: (Range(**v) if isinstance(v, dict) else v) for k, v in d["factors"].items()}
-    return SearchSpace(**{**d, "factors": factors})
+    return SearchSpace(**{"plan": {"kind": "grid"}, **d, "factors": factors})

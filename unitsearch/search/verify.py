@@ -50,4 +50,5 @@ def verify_space(space: SearchSpace, units: list[str], *, seeds: list[int], name
         sampler={"name": "grid"},
         pruner={"name": "none"},  # every design gets its full budget on every seed: a fair comparison
         prefilter={},
+        plan={"kind": "grid"},  # every design on every fresh seed: verify checks, it does not race
     )

@@ -1,0 +1,190 @@
+"""The race plan: seeds go to the designs that are still in contention.
+
+A race (F-Race, irace) trains every design on the same first seeds, then gives
+more seeds only to the designs that a paired test cannot yet tell apart from the
+best. The rules, all of them a pure function of the finished trials:
+
+* **Start.** Every design gets the first ``min_seeds`` seeds. The protected
+  designs (the study's baseline and the designs the verdict names) get all
+  ``max_seeds`` from the start and never leave the race: their seed count is
+  fixed before the run, so the verdict's paired test is a fixed-n test and its
+  p-value means what it says. Testing the verdict's pair after each seed and
+  stopping when it is significant would inflate its false positives
+  (``bench/race_null.py`` measures both).
+* **Elimination.** The finished trials are replayed in the order they finished.
+  After each, every unprotected design still in the race that shares at least
+  ``min_seeds`` seeds with the current best is tested against it: a one-sided
+  paired test on the shared seeds (paired t, or Wilcoxon signed-rank) that it is
+  worse; ``p < alpha`` takes it out, for good. The best is the design in the
+  race with the lowest mean error over at least ``min_seeds`` seeds.
+* **Pruning.** A design that the epoch pruner stopped on a seed leaves the race
+  then: its error there is an early epoch's, so it can be neither the best nor
+  fairly compared. Protected designs are never pruned.
+* **No barrier.** A design in the race gets its next seed as soon as every seed
+  it was given has finished (asynchronous racing, as ASHA is to successive
+  halving): a worker never waits for a slow design of another round.
+* **End.** Nothing is left to decide once every design has left or has
+  ``max_seeds`` seeds; a budget of ``max_trials`` trials ends it sooner.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = ["RaceRule", "Result", "Exit", "Lane", "RACE_TESTS", "standings", "next_seeds", "worse_p"]
+
+RACE_TESTS = ("t", "wilcoxon")
+
+
+@dataclass(frozen=True)
+class RaceRule:
+    """How a race runs (the space file's ``[plan]`` table)."""
+
+    seeds: tuple[int, ...]  # in the order they are given out; len = max_seeds
+    min_seeds: int
+    alpha: float  # elimination level of the one-sided paired test
+    test: str = "t"  # "t" (paired t) or "wilcoxon" (signed-rank)
+    protected: frozenset[str] = frozenset()  # cells never eliminated, given every seed up front
+    max_trials: int | None = None  # a budget for the whole race
+
+    @property
+    def max_seeds(self) -> int:
+        return len(self.seeds)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finished trial as the race sees it."""
+
+    cell: str
+    seed: int
+    error: float
+    pruned: bool = False
+
+
+@dataclass(frozen=True)
+class Exit:
+    """When and why a design left the race."""
+
+    seeds: int  # the seeds it had finished then
+    reason: str  # "pruned" or the test's name
+    p: float | None = None  # the test's one-sided p against the best
+    best: str | None = None  # the best design's cell then
+
+    def describe(self, name: Mapping[str, str] | None = None) -> str:
+        if self.reason == "pruned":
+            return f"out after {self.seeds} seed(s): pruned"
+        best = (name or {}).get(self.best or "", self.best)
+        return f"out after {self.seeds} seed(s): worse than {best} ({self.reason} p = {self.p:.2g})"
+
+
+@dataclass
+class Lane:
+    """One design's standing in the race."""
+
+    cell: str
+    protected: bool = False
+    errors: dict[int, float] = field(default_factory=dict)  # seed -> error, finished trials
+    out: Exit | None = None
+
+    @property
+    def mean(self) -> float:
+        return sum(self.errors.values()) / len(self.errors) if self.errors else math.inf
+
+
+def worse_p(a: Mapping[int, float], b: Mapping[int, float], test: str = "t") -> tuple[float | None, int]:
+    """One-sided p that ``a`` is worse (higher error) than ``b`` on their shared seeds, and how many.
+
+    A difference that is the same positive number on every seed is as strong as evidence
+    gets (p = 0); scipy gives NaN there. Wilcoxon's exact test cannot reach 0.05 below
+    five seeds: pair it with a larger ``min_seeds`` or a paired t.
+    """
+    seeds = sorted(set(a) & set(b))
+    if len(seeds) < 2:
+        return None, len(seeds)
+    d = np.array([a[s] - b[s] for s in seeds], dtype=float)
+    if np.allclose(d, d[0]):
+        return (0.0 if d[0] > 0 else 1.0), len(seeds)
+    if test == "wilcoxon":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return float(stats.wilcoxon(d, alternative="greater").pvalue), len(seeds)
+    # scipy.stats.ttest_1samp(d, 0, alternative="greater"), through its t distribution
+    # directly: a race replays hundreds of these per trial, and this is 50x faster.
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
+    return float(special.stdtr(len(d) - 1, -t)), len(seeds)
+
+
+def _best(lanes: Iterable[Lane], min_seeds: int) -> Lane | None:
+    ready = [lane for lane in lanes if lane.out is None and len(lane.errors) >= min_seeds]
+    return min(ready, key=lambda lane: (lane.mean, lane.cell), default=None)
+
+
+def standings(cells: Iterable[str], results: Sequence[Result], rule: RaceRule) -> dict[str, Lane]:
+    """Every design's lane after replaying ``results`` in the order they finished."""
+    lanes = {c: Lane(c, protected=c in rule.protected) for c in cells}
+    seen: tuple[str, int] | None = None  # the best and its seed count when every lane was last tested
+    for r in results:
+        lane = lanes.setdefault(r.cell, Lane(r.cell, protected=r.cell in rule.protected))
+        if lane.out is not None:
+            continue  # a trial that was queued before its design left: it changes nothing
+        lane.errors[r.seed] = r.error
+        if r.pruned and not lane.protected:
+            lane.out = Exit(len(lane.errors), "pruned")
+            continue
+        best = _best(lanes.values(), rule.min_seeds)
+        if best is None:
+            continue
+        # Only a new best, or new seeds of the best, can change another lane's test.
+        changed = seen != (best.cell, len(best.errors))
+        seen = (best.cell, len(best.errors))
+        for other in lanes.values() if changed else [lane]:
+            if other is best or other.out is not None or other.protected:
+                continue
+            p, n = worse_p(other.errors, best.errors, rule.test)
+            if p is not None and n >= rule.min_seeds and p < rule.alpha:
+                other.out = Exit(len(other.errors), rule.test, p, best.cell)
+    return lanes
+
+
+def next_seeds(lanes: Mapping[str, Lane], attempted: Mapping[str, set[int]], live: Mapping[str, set[int]], rule: RaceRule) -> list[tuple[str, int]]:
+    """The (cell, seed) pairs to queue now, protected designs first.
+
+    Args:
+        lanes: From :func:`standings`.
+        attempted: Per cell, every seed that has or had a trial (failed ones too: `run`
+            queues those again when it resumes, so a trial that always fails is not
+            retried in a loop).
+        live: Per cell, the seeds with a waiting or running trial.
+    """
+    budget = math.inf if rule.max_trials is None else rule.max_trials - sum(map(len, attempted.values()))
+    out: list[tuple[str, int]] = []
+    order = sorted(lanes.values(), key=lambda lane: (not lane.protected, lane.mean, lane.cell))
+    for lane in order:
+        if budget <= 0:
+            break
+        tried = attempted.get(lane.cell, set())
+        if lane.out is not None or live.get(lane.cell) or set(lane.errors) != tried:
+            continue  # out, still training, or a failed seed that waits for `run` to queue it again
+        wanted = rule.seeds if lane.protected else rule.seeds[: max(rule.min_seeds, len(tried) + 1)]
+        for seed in (s for s in wanted if s not in tried):
+            if budget <= 0:
+                break
+            out.append((lane.cell, seed))
+            budget -= 1
+    return out
+
+
+def summary(lanes: Mapping[str, Lane]) -> dict[str, dict[str, Any]]:
+    """Per cell, what the report stores: seeds finished, and the exit if it left."""
+    return {
+        c: {"seeds": len(lane.errors), "protected": lane.protected, "out": None if lane.out is None else vars(lane.out)}
+        for c, lane in lanes.items()
+    }
