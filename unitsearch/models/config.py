@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 
-__all__ = ["Arch", "Downsample", "IMAGENET_DEPTHS", "ResNetConfig", "Stage"]
+__all__ = ["Arch", "Downsample", "IMAGENET_DEPTHS", "ResNetConfig", "Stage", "parse_arch"]
 
 
 class Arch(str, enum.Enum):
@@ -56,7 +56,8 @@ class Stage:
     stride: int
 
 
-def _arch(value: Arch | str) -> Arch:
+def parse_arch(value: Arch | str) -> Arch:
+    """The ``Arch`` for ``value``, or a UserError naming the allowed values."""
     try:
         return Arch(getattr(value, "value", value))
     except ValueError:
@@ -92,7 +93,7 @@ class ResNetConfig:
     arch: Arch = Arch.CIFAR
 
     def __post_init__(self) -> None:
-        arch = _arch(self.arch)
+        arch = parse_arch(self.arch)
         object.__setattr__(self, "arch", arch)
         if arch is Arch.IMAGENET:
             if self.depth not in IMAGENET_DEPTHS:

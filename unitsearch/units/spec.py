@@ -175,7 +175,7 @@ class UnitSpec:
         n_conv = branch.count(Op.CONV)
         if n_conv not in (1, 2, 3):
             raise SpecError(
-                f"branch must hold 1 conv (1-layer skip), 2 (basic) or 3 (bottleneck), got {n_conv} in {'-'.join(o.value for o in branch)!r}"
+                f"branch must hold 2 convs (basic), 3 (bottleneck) or 1 (1-layer skip), got {n_conv} in {'-'.join(o.value for o in branch)!r}"
             )
         if Op.CONV in post:
             raise SpecError("op 'conv' is not allowed in f; allowed: bn, relu")
