@@ -76,7 +76,7 @@ def _transforms(image_size: int) -> tuple[transforms.Compose, transforms.Compose
 def default_workers() -> int:
     """Loader processes: every core this process may use but one (which drives the GPU), at most 16.
 
-    Decoding and cropping a full-size ImageNet JPEG takes a core about 5 ms, and a ResNet-152
+    Decoding and cropping a full-size ImageNet JPEG takes a core a few milliseconds, and a ResNet-152
     on one modern GPU wants about 2,000 images a second: every core is needed.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
