@@ -145,3 +145,32 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "c
 def poll():
     """``poll(predicate, timeout=..., what=...)``: a bounded wait."""
     return wait_for
+
+
+def write_image_tree(root, classes=("cat", "dog", "fox"), *, n_train: int = 4, n_val: int = 2, size: int = 20, seed: int = 0):
+    """An ImageNet-layout folder of generated PNGs: ``root/{train,val}/<class>/<i>.png``, a colour per class."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        for k, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                base = np.array([80 * (k % 3), 60 * (k % 4), 255 - 70 * (k % 3)], dtype=np.float64)
+                pixels = np.clip(base + rng.normal(0, 30, (size, size + 4 * (i % 2), 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def image_tree(tmp_path):
+    """A small image folder (3 classes, 4 train and 2 val images each, 20 px) written by the test."""
+    return write_image_tree(tmp_path / "images")
+
+
+@pytest.fixture
+def make_image_tree():
+    """``write_image_tree`` itself, for tests that need another tree (more classes, a broken file)."""
+    return write_image_tree

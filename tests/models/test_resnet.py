@@ -13,6 +13,10 @@ from unitsearch.units import PRESETS, UnitSpec
 def test_every_preset_trains_one_step(name, bottleneck):
     torch.manual_seed(0)
     depth = 11 if bottleneck else 8
+    if bottleneck and PRESETS[name].spec.n_convs == 1:
+        with pytest.raises(UserError, match="only basic units"):
+            build_resnet(PRESETS[name].spec, depth=depth, width=4, bottleneck=True)
+        return
     model = build_resnet(PRESETS[name].spec, depth=depth, width=4, bottleneck=bottleneck, num_classes=7)
     x = torch.randn(3, 3, 16, 16)
     out = model(x)
@@ -112,10 +116,12 @@ def test_gates_start_at_their_bias():
     assert all(torch.all(b == -6) for b in biases)
 
 
-@pytest.mark.parametrize("depth, bottleneck", [(21, False), (100, True), (2, False)])
-def test_bad_depth_names_the_rule(depth, bottleneck):
+@pytest.mark.parametrize(
+    "preset, depth, bottleneck", [("original", 21, False), ("original", 100, True), ("original", 2, False), ("original_1layer", 109, False)]
+)
+def test_bad_depth_names_the_rule(preset, depth, bottleneck):
     with pytest.raises(UserError, match="allowed"):
-        build_resnet(PRESETS["original"].spec, depth=depth, bottleneck=bottleneck)
+        build_resnet(PRESETS[preset].spec, depth=depth, bottleneck=bottleneck)
 
 
 def test_config_defaults_follow_the_paper():

@@ -46,7 +46,8 @@ def test_equal_networks_have_equal_forms(a, b):
         ("h=identity;branch=conv-pool-conv", "unknown op 'pool' in branch; allowed: bn, relu, conv"),
         ("h=identity;branch=conv-conv;f=conv", "not allowed in f; allowed: bn, relu"),
         ("h=skip;branch=conv-conv", "unknown shortcut 'skip'; allowed: identity"),
-        ("h=identity;branch=conv", "2 convs (basic) or 3 (bottleneck)"),
+        ("h=identity;branch=conv-conv-conv-conv", "2 convs (basic), 3 (bottleneck) or 1 (1-layer skip)"),
+        ("h=identity;branch=bn-relu", "2 convs (basic), 3 (bottleneck) or 1 (1-layer skip)"),
         ("h=scale;branch=conv-conv", "takes 1..2 numbers"),
         ("h=dropout(1.5);branch=conv-conv", "dropout p must be in [0, 1)"),
         ("branch=conv-conv", "'h' and 'branch' are required"),
@@ -77,3 +78,19 @@ def test_bottleneck_expansion_repeats_the_middle_placement():
 def test_shortcut_branch_scale():
     assert Shortcut(ShortcutKind.SCALE, (0.5, 0.5)).branch_scale == 0.5
     assert Shortcut(ShortcutKind.SCALE, (0.5,)).branch_scale == 1.0
+
+
+@pytest.mark.parametrize("name, form", [("original_1layer", "h=identity;branch=conv-bn;f=relu"), ("full_preact_1layer", "h=identity;branch=bn-relu-conv;f=id")])
+def test_table3_one_layer_presets_hold_one_conv(name, form):
+    spec = PRESETS[name].spec
+    assert spec.form == form
+    assert spec.n_convs == 1
+    assert spec.expanded(False) is spec
+    with pytest.raises(SpecError, match="only basic units"):
+        spec.expanded(True)
+
+
+def test_table3_one_layer_presets_carry_the_papers_errors():
+    # Table 3, "ResNet-110 (1-layer skip)" on CIFAR-10: original 9.90, pre-activation 8.91.
+    assert (PRESETS["original_1layer"].paper_error, PRESETS["full_preact_1layer"].paper_error) == (9.90, 8.91)
+    assert PRESETS["full_preact_1layer"].spec.preact == (Op.BN, Op.RELU)

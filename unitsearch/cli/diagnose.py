@@ -56,7 +56,8 @@ def diagnose(
     """
     texts = list(unit or [])
     if all_presets or not texts:
-        texts += [name for name in PRESETS if name not in texts]
+        # Table 3's 1-conv units have no bottleneck form.
+        texts += [name for name, p in PRESETS.items() if name not in texts and (p.spec.n_convs > 1 or not bottleneck)]
     specs = [resolve_unit(t) for t in texts]
     if batch < 2:
         raise UserError(f"batch {batch} is too small; expected at least 2 (BN uses batch statistics)")

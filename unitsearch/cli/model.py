@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..models import build_resnet, count_macs, count_params
+from ..models import Arch, ResNetConfig, build_resnet, count_macs, count_params
 from ..render import Format, render
 from ..units import preset_name, resolve_unit
 from .units import list_presets
@@ -27,18 +27,24 @@ app.command("presets")(list_presets)
 @app.command("describe")
 def describe(
     unit: Annotated[list[str], typer.Option("--unit", "-u", help="Preset name or canonical form; repeatable.")] = ["full_preact"],  # noqa: B006
-    depth: Annotated[int, typer.Option(help="6n+2 (basic) or 9n+2 (bottleneck).")] = 110,
-    width: Annotated[int, typer.Option(help="Channels of the first stage.")] = 16,
-    bottleneck: Annotated[bool, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units.")] = False,
-    classes: Annotated[int, typer.Option(help="Number of classes.")] = 10,
-    image_size: Annotated[int, typer.Option(help="Input height and width, for the MAC count.")] = 32,
+    depth: Annotated[int, typer.Option(help="cifar: 6n+2 (basic), 9n+2 (bottleneck), 3n+2 (1-conv units); imagenet: 18, 34, 50, 101, 152, 200.")] = 110,
+    width: Annotated[int | None, typer.Option(min=1, help="Channels of the first stage (default: 16 for cifar, 64 for imagenet).")] = None,
+    bottleneck: Annotated[bool, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units; imagenet: set by the depth.")] = False,
+    classes: Annotated[int | None, typer.Option(min=1, help="Number of classes (default: 10 for cifar, 1000 for imagenet).")] = None,
+    image_size: Annotated[int | None, typer.Option(min=8, help="Input height and width, for the MAC count (default: 32 for cifar, 224 for imagenet).")] = None,
+    arch: Annotated[Arch, typer.Option("--arch", help="Network layout: cifar (3x3 stem, 3 stages) or imagenet (7x7 stem + max pool, 4 stages).")] = Arch.CIFAR,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
 ) -> None:
     """Build each unit's ResNet and print its form, parameters and conv MACs."""
+    imagenet = arch is Arch.IMAGENET
+    width = width or (64 if imagenet else 16)
+    classes = classes or (1000 if imagenet else 10)
+    image_size = image_size or (224 if imagenet else 32)
+    net = ResNetConfig(depth=depth, width=width, bottleneck=bottleneck, num_classes=classes, arch=arch)
     rows = []
     for text in unit:
         spec = resolve_unit(text)
-        model = build_resnet(spec, depth=depth, width=width, bottleneck=bottleneck, num_classes=classes)
+        model = build_resnet(spec, net)
         rows.append(
             {
                 "preset": preset_name(spec) or "",
@@ -49,4 +55,4 @@ def describe(
                 "MMACs": round(count_macs(model, image_size) / 1e6, 1),
             }
         )
-    _emit(rows, fmt, f"ResNet-{depth} ({'bottleneck' if bottleneck else 'basic'}, width {width})")
+    _emit(rows, fmt, f"ResNet-{depth} ({arch.value}, {'bottleneck' if net.bottleneck else 'basic'}, width {width}, {image_size}x{image_size})")

@@ -19,13 +19,15 @@ console = Console(stderr=True)
 def train(
     unit: Annotated[str, typer.Option("--unit", "-u", help="Preset name (see `units list`) or canonical form.")],
     profile: Annotated[str, typer.Option("--profile", help=f"Fidelity profile whose net, data and recipe are the defaults: {', '.join(PROFILES)}.")] = "cpu",
-    depth: Annotated[int | None, typer.Option(help="6n+2 (basic) or 9n+2 (bottleneck); default: the profile's.")] = None,
+    depth: Annotated[int | None, typer.Option(help="cifar: 6n+2 (basic), 9n+2 (bottleneck), 3n+2 (1-conv units); imagenet: 18, 34, 50, 101, 152, 200; default: the profile's.")] = None,
     width: Annotated[int | None, typer.Option(min=1, help="Channels of the first stage; default: the profile's.")] = None,
     bottleneck: Annotated[bool | None, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units; default: the profile's.")] = None,
-    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10 or cifar100 (default: the profile's).")] = None,
-    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python.")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Network layout: cifar (3x3 stem, 3 stages) or imagenet (7x7 stem + max pool, 4 stages); default: the profile's.")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10, cifar100 or imagefolder (default: the profile's).")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python, or train/<class>/ and val/<class>/ for imagefolder.")] = None,
     download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
     train_size: Annotated[int | None, typer.Option(min=1, help="Training images (default: the profile's).")] = None,
+    image_size: Annotated[int | None, typer.Option(help="Image height and width in pixels, 8 to 256 (default: the profile's).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: the profile's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the initialisation, batch order and augmentation (default 0).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: the profile's).")] = None,
@@ -43,8 +45,8 @@ def train(
     # Before any torch work: more threads than this process's share of the cores makes small ops crawl.
     set_cpu_threads(threads)
     run = prepare_run(
-        unit, profile=profile, device=dev, depth=depth, width=width, bottleneck=bottleneck, data=data, data_dir=data_dir,
-        download=download, train_size=train_size, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
+        unit, profile=profile, device=dev, depth=depth, width=width, bottleneck=bottleneck, arch=arch, data=data, data_dir=data_dir,
+        download=download, train_size=train_size, image_size=image_size, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
     )
     try:
         result = _train_with_progress(run)
@@ -74,7 +76,7 @@ def _train_with_progress(run: SingleRun) -> TrainResult:
 def _print_summary(run: SingleRun, result: TrainResult) -> None:
     record = run.record(result)
     net, data = record["net"], record["data"]
-    kind = "bottleneck" if net["bottleneck"] else "basic"
+    kind = ("bottleneck" if net["bottleneck"] else "basic") + ("" if net["arch"] == "cifar" else f", {net['arch']}")
     title = (f"{record['preset'] or record['unit']}: ResNet-{net['depth']} ({kind}, width {net['width']}) "
              f"on {data['name']} {data['image_size']}x{data['image_size']}, seed {run.config.seed}, {record['device']}")
     row = {

@@ -9,12 +9,12 @@ import typer
 from ..render import Format, render
 from ..units import PRESETS
 
-app = typer.Typer(help="The paper's unit designs (Tables 1 and 2) as named presets.", no_args_is_help=True)
+app = typer.Typer(help="The paper's unit designs (Tables 1, 2 and 3) as named presets.", no_args_is_help=True)
 
 
 @app.command("list")
 def list_presets(fmt: Annotated[Format, typer.Option("--format", help="Output format (json for scripts).")] = Format.TABLE) -> None:
-    """List the paper's unit designs (Tables 1 and 2) with their canonical forms and reported errors."""
+    """List the paper's unit designs (Tables 1, 2 and 3) with their canonical forms and reported errors."""
     rows = [
         {"preset": p.name, "form": p.spec.form, "paper": p.table, "paper error %": "fail" if p.fails_in_paper else p.paper_error}
         for p in PRESETS.values()

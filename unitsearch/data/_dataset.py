@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 
-from . import cifar, synthetic
+from . import cifar, folder, synthetic
 from ._errors import DataError
+from .folder import FolderData
 
 __all__ = ["DataError", "DatasetName", "ImageData", "load_data"]
 
@@ -21,6 +22,7 @@ class DatasetName(str, enum.Enum):
     SYNTHETIC = "synthetic"  # embedded, procedurally generated; no files, no network
     CIFAR10 = "cifar10"  # CIFAR-10 python version, read with torchvision
     CIFAR100 = "cifar100"  # CIFAR-100 python version, read with torchvision
+    IMAGEFOLDER = "imagefolder"  # DIR/train/<class>/* and DIR/val/<class>/*, read batch by batch (ImageNet's layout)
 
 
 # Synthetic split sizes when none are given: on 16k images a ResNet-56 of width 8 at
@@ -73,6 +75,18 @@ class ImageData:
         """The device the images live on."""
         return self.train_x.device
 
+    @property
+    def n_train(self) -> int:
+        return int(self.train_y.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.val_y.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        return 0 if self.test_y is None else int(self.test_y.shape[0])
+
     def to(self, device: torch.device | str) -> ImageData:
         """A copy with every tensor on ``device``; images stay uint8 (4x less memory than float)."""
 
@@ -106,13 +120,13 @@ def load_data(
     val_size: int | None = None,
     test_size: int | None = None,
     seed: int = 0,
-) -> ImageData:
+) -> ImageData | FolderData:
     """Build a dataset on the CPU; move it with ``ImageData.to``.
 
     Args:
-        name: ``"synthetic"`` (default), ``"cifar10"`` or ``"cifar100"``.
-        data_dir: Folder holding ``cifar-10-batches-py`` / ``cifar-100-python`` (CIFAR only;
-            default ``./data``).
+        name: ``"synthetic"`` (default), ``"cifar10"``, ``"cifar100"`` or ``"imagefolder"``.
+        data_dir: Folder holding ``cifar-10-batches-py`` / ``cifar-100-python`` (CIFAR;
+            default ``./data``), or ``train/<class>/`` and ``val/<class>/`` (imagefolder, required).
         download: Let torchvision download CIFAR into ``data_dir`` when it is missing.
         image_size: Image height and width. Synthetic images are drawn at this size;
             CIFAR is resized once here (antialiased) when it is not 32.
@@ -124,7 +138,9 @@ def load_data(
 
     Returns:
         The splits as uint8 images with int64 labels, the training split's per-channel
-        mean and std, and a fingerprint of exactly this data.
+        mean and std, and a fingerprint of exactly this data; for ``imagefolder`` a
+        :class:`FolderData` that reads its images batch by batch (``train_size`` and
+        ``val_size`` cap its splits, there is no test split).
     """
     dataset = parse_name(name)
     if not 8 <= int(image_size) <= 256:
@@ -133,6 +149,8 @@ def load_data(
         if value is not None and int(value) < least:
             raise DataError(f"{label} {value} is invalid; expected a whole number >= {least}")
 
+    if dataset is DatasetName.IMAGEFOLDER:
+        return folder.read_folder(data_dir, image_size=image_size, train_size=train_size, val_size=val_size, seed=seed)
     if dataset is DatasetName.SYNTHETIC:
         splits = _synthetic_splits(image_size, train_size, val_size, test_size, seed)
         num_classes = synthetic.NUM_CLASSES

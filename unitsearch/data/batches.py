@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ._dataset import ImageData
 from ._errors import DataError
+from .folder import FolderData
 
 __all__ = ["eval_batches", "normalize", "pad_for", "train_batches"]
 
@@ -39,7 +40,7 @@ def normalize(x: torch.Tensor, data: ImageData) -> torch.Tensor:
 
 
 def train_batches(
-    data: ImageData,
+    data: ImageData | FolderData,
     batch_size: int,
     *,
     generator: torch.Generator,
@@ -63,6 +64,9 @@ def train_batches(
     """
     if batch_size < 1:
         raise DataError(f"batch size {batch_size} is invalid; expected a whole number >= 1")
+    if isinstance(data, FolderData):  # too big for the device: a DataLoader decodes and augments it
+        yield from data.train_batches(batch_size, generator=generator, augment=augment, channels_last=channels_last, drop_last=drop_last)
+        return
     n, device = data.train_x.shape[0], data.train_x.device
     order = torch.randperm(n, generator=generator, device=generator.device).to(device)
     stop = n - n % batch_size if drop_last else n
@@ -76,7 +80,7 @@ def train_batches(
 
 
 def eval_batches(
-    data: ImageData, split: str, batch_size: int, *, channels_last: bool = False
+    data: ImageData | FolderData, split: str, batch_size: int, *, channels_last: bool = False
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """A split in order, normalised, without augmentation.
 
@@ -93,6 +97,9 @@ def eval_batches(
         raise DataError(f"unknown split {split!r}; expected one of: {', '.join(_SPLITS)}")
     if batch_size < 1:
         raise DataError(f"batch size {batch_size} is invalid; expected a whole number >= 1")
+    if isinstance(data, FolderData):
+        yield from data.eval_batches(split, batch_size, channels_last=channels_last)
+        return
     images, labels = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
     if images is None:
         raise DataError(f"dataset {data.name!r} has no {split} split; expected one of: train, val")

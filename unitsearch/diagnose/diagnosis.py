@@ -238,7 +238,7 @@ def diagnose_unit(
         width=width,
         bottleneck=bottleneck,
         num_classes=num_classes,
-        units_per_stage=model.cfg.units_per_stage,
+        units_per_stage=len(model.units) // 3,  # the CIFAR layout's stages are equal; 1-conv units count double
         batch=int(x.shape[0]),
         seed=seed,
         noise=noise,

@@ -1,5 +1,18 @@
-"""The ResNet builder: one spec in, one network out."""
+"""The ResNet builder: one spec in, one network out, in the CIFAR or the ImageNet layout."""
 
-from .resnet import Downsample, ResidualUnit, ResNet, ResNetConfig, build_resnet, count_macs, count_params
+from .config import IMAGENET_DEPTHS, Arch, Downsample, ResNetConfig, Stage, parse_arch
+from .resnet import ResidualUnit, ResNet, build_resnet, count_macs, count_params
 
-__all__ = ["Downsample", "ResNet", "ResNetConfig", "ResidualUnit", "build_resnet", "count_macs", "count_params"]
+__all__ = [
+    "IMAGENET_DEPTHS",
+    "Arch",
+    "Downsample",
+    "ResNet",
+    "ResNetConfig",
+    "ResidualUnit",
+    "Stage",
+    "build_resnet",
+    "count_macs",
+    "count_params",
+    "parse_arch",
+]

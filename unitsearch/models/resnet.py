@@ -1,85 +1,56 @@
-"""One builder from a :class:`UnitSpec` to a CIFAR-style ResNet.
+"""One builder from a :class:`UnitSpec` to a ResNet, in the CIFAR or the ImageNet layout.
 
-Stem conv3x3, three stages of width w, 2w, 4w (bottleneck outputs 4x that),
-stride 2 at the first unit of stages 2 and 3, global average pool, linear head
-(paper Sec. 4 and appendix; fb.resnet.torch / resnet-1k-layers layouts).
+CIFAR layout: stem conv3x3, three stages of width w, 2w, 4w (bottleneck outputs
+4x that), stride 2 at the first unit of stages 2 and 3, global average pool,
+linear head (paper Sec. 4 and appendix; fb.resnet.torch / resnet-1k-layers).
+ImageNet layout: stem conv7x7/2 and max pool 3x3/2, four stages w..8w, the rest
+alike (paper Sec. 5; fb.resnet.torch's resnet.lua / preresnet.lua, torchvision).
 
 Pre-activation units (a branch that starts with BN and/or ReLU) follow the
-paper's appendix: the stem is a bare conv, the first unit and every unit with a
-projection shortcut apply that pre-activation *before* splitting into the two
-paths, and an extra activation follows the last addition before pooling.
+paper's appendix: the first unit's pre-activation is applied once before it
+splits into the two paths (in the ImageNet layout it sits in the stem, before
+the max pool, as in preresnet.lua), every unit with a projection shortcut
+pre-activates before splitting too, and an extra activation follows the last
+addition before pooling.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from ..errors import UserError
 from ..units import Op, ShortcutKind, UnitSpec
+from .config import Arch, Downsample, ResNetConfig
 from .layers import Gate, ScaledDropout, ZeroPadShortcut, conv1x1, conv3x3, make_ops
 
-__all__ = ["Downsample", "ResNetConfig", "ResidualUnit", "ResNet", "build_resnet", "count_params", "count_macs"]
-
-
-class Downsample(str, enum.Enum):
-    """How an identity-type shortcut changes shape (fb.resnet.torch's shortcut types)."""
-
-    A = "A"  # subsample + zero-pad channels: parameter-free (the paper's CIFAR ResNets)
-    B = "B"  # 1x1 projection where the shape changes (the paper's pre-act ResNet-164/1001)
-
-
-@dataclass(frozen=True)
-class ResNetConfig:
-    """The network around the units.
-
-    Args:
-        depth: 6n+2 for basic units, 9n+2 for bottleneck units (110 -> n=18; 164 -> n=18).
-        width: Channels of the first stage; stages are w, 2w, 4w (paper: 16).
-        bottleneck: 1x1-3x3-1x1 units whose outputs are 4x the stage width.
-        num_classes: Size of the linear head.
-        downsample: Shortcut at shape changes; None = A for basic, B for bottleneck,
-            as in the paper's experiments.
-        zero_init_residual: Zero the last BN (or conv) of every branch so each unit
-            starts as its shortcut (Goyal et al. 2017; torchvision's option of the same name).
-    """
-
-    depth: int = 110
-    width: int = 16
-    bottleneck: bool = False
-    num_classes: int = 10
-    downsample: Downsample | None = None
-    zero_init_residual: bool = False
-
-    @property
-    def units_per_stage(self) -> int:
-        per_unit = 3 if self.bottleneck else 2
-        n, rem = divmod(self.depth - 2, 3 * per_unit)
-        if rem or n < 1:
-            kind, rule = ("bottleneck", "9n+2 (11, 20, 29, ..., 164, 1001)") if self.bottleneck else ("basic", "6n+2 (8, 14, 20, 32, 56, 110, ...)")
-            raise UserError(f"depth {self.depth} is not valid for {kind} units; allowed: {rule}")
-        return n
-
-    @property
-    def shortcut_type(self) -> Downsample:
-        return Downsample(self.downsample) if self.downsample else (Downsample.B if self.bottleneck else Downsample.A)
+__all__ = ["Arch", "Downsample", "ResNetConfig", "ResidualUnit", "ResNet", "build_resnet", "count_params", "count_macs"]
 
 
 class ResidualUnit(nn.Module):
     """``y = h(x) + F(x)``, ``x_next = f(y)`` (paper Eqs. 1-2)."""
 
-    def __init__(self, spec: UnitSpec, in_chs: int, out_chs: int, stride: int, *, share_preact: bool, projection: bool) -> None:
+    def __init__(
+        self,
+        spec: UnitSpec,
+        in_chs: int,
+        out_chs: int,
+        stride: int,
+        *,
+        share_preact: bool,
+        projection: bool,
+        preact_in_stem: bool = False,
+        stride_on_3x3: bool = False,
+    ) -> None:
         super().__init__()
         kind, ops = spec.shortcut.kind, list(spec.branch)
-        # Pre-activation applied before the split feeds both paths (paper appendix).
+        # Pre-activation applied before the split feeds both paths (paper appendix);
+        # with preact_in_stem the stem has applied it already.
         self.preact = nn.Sequential(*make_ops(spec.preact, in_chs)) if share_preact else nn.Identity()
-        if share_preact:
+        if share_preact or preact_in_stem:
             ops = ops[len(spec.preact) :]
-        self.branch = _build_branch(ops, in_chs, out_chs, stride, bottleneck=spec.branch.count(Op.CONV) == 3)
-        self.shortcut = _build_shortcut(spec, in_chs, out_chs, stride, projection, preactivated=share_preact)
+        self.branch = _build_branch(ops, in_chs, out_chs, stride, n_convs=spec.n_convs, stride_on_3x3=stride_on_3x3)
+        preactivated = bool(spec.preact) and (share_preact or preact_in_stem)
+        self.shortcut = _build_shortcut(spec, in_chs, out_chs, stride, projection, preactivated=preactivated)
         self.gate = Gate(in_chs, out_chs, stride, spec.shortcut.params[0]) if kind in (ShortcutKind.EXCLUSIVE_GATE, ShortcutKind.SHORTCUT_GATE) else None
         self.exclusive = kind is ShortcutKind.EXCLUSIVE_GATE
         self.shortcut_scale = spec.shortcut.params[0] if kind is ShortcutKind.SCALE else 1.0
@@ -108,15 +79,19 @@ class ResidualUnit(nn.Module):
         return bns[-1] if bns else layers[last_conv]
 
 
-def _build_branch(ops: list[Op], in_chs: int, out_chs: int, stride: int, *, bottleneck: bool) -> nn.Sequential:
+def _build_branch(ops: list[Op], in_chs: int, out_chs: int, stride: int, *, n_convs: int, stride_on_3x3: bool) -> nn.Sequential:
     """Convs in order; BN/ReLU take the channel count of the tensor they see."""
-    if bottleneck:
-        # Stride on the first 1x1, as in the paper's code (resnet-1k-layers): ResNet-164
-        # then costs the 244.5M conv MACs of ../shared/paper.md.
+    if n_convs == 3:
+        # CIFAR: stride on the first 1x1, as in the paper's code (resnet-1k-layers), which
+        # gives ResNet-164 the paper's 244.5M conv MACs. ImageNet: stride on the 3x3, as in
+        # fb.resnet.torch and torchvision, so the 1x1 does not skip 3 of every 4 pixels.
         mid = out_chs // 4
-        convs = [conv1x1(in_chs, mid, stride), conv3x3(mid, mid), conv1x1(mid, out_chs)]
-    else:
+        s1, s3 = (1, stride) if stride_on_3x3 else (stride, 1)
+        convs = [conv1x1(in_chs, mid, s1), conv3x3(mid, mid, s3), conv1x1(mid, out_chs)]
+    elif n_convs == 2:
         convs = [conv3x3(in_chs, out_chs, stride), conv3x3(out_chs, out_chs)]
+    else:  # Table 3's 1-layer skip: the branch is one 3x3 conv
+        convs = [conv3x3(in_chs, out_chs, stride)]
     layers: list[nn.Module] = []
     chs, i = in_chs, 0
     for op in ops:
@@ -143,27 +118,32 @@ def _build_shortcut(spec: UnitSpec, in_chs: int, out_chs: int, stride: int, proj
 
 
 class ResNet(nn.Module):
-    """A CIFAR-style ResNet whose every unit is built from one spec."""
+    """A ResNet whose every unit is built from one spec."""
 
     def __init__(self, spec: UnitSpec, cfg: ResNetConfig) -> None:
         super().__init__()
         self.spec, self.cfg = spec.expanded(cfg.bottleneck), cfg
-        spec, n = self.spec, cfg.units_per_stage
+        spec, imagenet = self.spec, cfg.arch is Arch.IMAGENET
+        stages = cfg.stages(spec.n_convs)
         pre = spec.preact
-        # Post-activation nets put BN-ReLU in the stem; pre-activation nets leave the
-        # stem bare and let the first unit's pre-activation do it (paper appendix).
-        self.stem = nn.Sequential(conv3x3(3, cfg.width), *([] if pre else make_ops((Op.BN, Op.RELU), cfg.width, input_is_shared=False)))
+        self.stem = _build_stem(pre, cfg.width, imagenet=imagenet)
         expansion = 4 if cfg.bottleneck else 1
         units: list[ResidualUnit] = []
         prev_chs = cfg.width
-        for stage, stage_width in enumerate((cfg.width, 2 * cfg.width, 4 * cfg.width)):
-            out_chs = stage_width * expansion
-            for i in range(n):
-                stride = 2 if (stage > 0 and i == 0) else 1
+        for stage in stages:
+            out_chs = stage.width * expansion
+            for i in range(stage.units):
+                stride = stage.stride if i == 0 else 1
                 changes_shape = stride > 1 or prev_chs != out_chs
                 projection = changes_shape and cfg.shortcut_type is Downsample.B
-                share = bool(pre) and (not units or projection or spec.shortcut.kind is ShortcutKind.CONV1X1)
-                units.append(ResidualUnit(spec, prev_chs, out_chs, stride, share_preact=share, projection=projection))
+                in_stem = imagenet and not units
+                share = bool(pre) and not in_stem and (not units or projection or spec.shortcut.kind is ShortcutKind.CONV1X1)
+                units.append(
+                    ResidualUnit(
+                        spec, prev_chs, out_chs, stride, share_preact=share, projection=projection,
+                        preact_in_stem=in_stem, stride_on_3x3=imagenet,
+                    )
+                )
                 prev_chs = out_chs
         self.units = nn.Sequential(*units)
         # The extra activation after the last addition of a pre-activation net.
@@ -197,6 +177,21 @@ class ResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+
+def _build_stem(pre: tuple[Op, ...], width: int, *, imagenet: bool) -> nn.Sequential:
+    """The layers before the first unit.
+
+    Post-activation nets put BN-ReLU in the stem. Pre-activation nets on CIFAR leave
+    the stem a bare conv and let the first unit pre-activate before its split (paper
+    appendix); on ImageNet that pre-activation sits in the stem, before the max pool
+    (preresnet.lua), so the first unit sees the pooled, activated stem output.
+    """
+    acts = make_ops(pre if pre else (Op.BN, Op.RELU), width, input_is_shared=False)
+    if not imagenet:
+        return nn.Sequential(conv3x3(3, width), *([] if pre else acts))
+    conv = nn.Conv2d(3, width, 7, stride=2, padding=3, bias=False)
+    return nn.Sequential(conv, *acts, nn.MaxPool2d(3, stride=2, padding=1))
 
 
 def build_resnet(spec: UnitSpec, cfg: ResNetConfig | None = None, **overrides) -> ResNet:

@@ -27,7 +27,7 @@ from .space import Range, SearchSpace
 
 __all__ = ["TrialContext", "Objective", "make_sampler", "make_pruner", "may_prune", "baseline_form", "protected_forms", "NotRun"]
 
-_NET_DEFAULTS = ("depth", "width", "bottleneck")
+_NET_DEFAULTS = ("depth", "width", "bottleneck", "arch")
 
 
 class NotRun(Exception):
@@ -185,14 +185,16 @@ class Objective:
         data = ctx.data()
 
         torch.manual_seed(seed)
-        model = build_resnet(spec, depth=int(net["depth"]), width=int(net["width"]), bottleneck=bool(net["bottleneck"]), num_classes=data.num_classes).to(ctx.device)
+        model = build_resnet(
+            spec, depth=int(net["depth"]), width=int(net["width"]), bottleneck=bool(net["bottleneck"]), num_classes=data.num_classes, arch=str(net["arch"])
+        ).to(ctx.device)
         form = model.spec.form
         pre = preset_name(spec) or ""
         h, branch, f = (part.split("=", 1)[1] for part in spec.form.split(";"))
         for k, v in {
             "plan_key": key, "cell": cell, "seed": seed, "unit": spec.form, "built_unit": form, "preset": pre,
             "h": h, "branch": branch, "f": f, "profile": space.profile, "depth": int(net["depth"]), "width": int(net["width"]),
-            "bottleneck": bool(net["bottleneck"]), "params": count_params(model), "macs": count_macs(model, data.image_size),
+            "bottleneck": model.cfg.bottleneck, "arch": model.cfg.arch.value, "params": count_params(model), "macs": count_macs(model, data.image_size),
             "config": cfg.to_dict(), "manifest": manifest(ctx.device, data), "status": "running", "reason": "", "curve": [],
         }.items():
             trial.set_user_attr(k, v)

@@ -35,7 +35,7 @@ A space is a TOML file in ``search_spaces/`` (found by name) or anywhere (by pat
 
 Factors: ``unit`` (preset names or canonical forms), or its parts ``h``, ``f`` and
 ``branch`` (or ``branch_pre``/``branch_mid``/``branch_post``: the ops before, between
-and after the two convs); ``depth``, ``width``, ``bottleneck``; any TrainConfig field.
+and after the two convs); ``depth``, ``width``, ``bottleneck``, ``arch`` (cifar or imagenet); any TrainConfig field.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..models import parse_arch
 from ..train import PROFILES, TrainConfig
 from ..units import SpecError, UnitSpec, resolve_unit
 from ..units.spec import Shortcut
@@ -59,7 +60,7 @@ PLANS = ("grid", "race")
 _PLAN_KEYS = ("kind", "min_seeds", "max_seeds", "alpha", "test", "protect", "max_trials")
 PRUNERS = ("median", "hyperband", "successive_halving", "wilcoxon", "none")
 _UNIT_PARTS = ("h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
-_NET = ("depth", "width", "bottleneck")
+_NET = ("depth", "width", "bottleneck", "arch")
 _TRAIN = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "seed")
 FACTORS = ("unit", *_UNIT_PARTS, *_NET, *_TRAIN)
 _TOP_KEYS = ("description", "profile", "seeds", "workers", "factors", "train", "sampler", "pruner", "prefilter", "plan")
@@ -198,6 +199,9 @@ def _check(space: SearchSpace) -> None:
             elif name in ("f", "branch", "branch_pre", "branch_mid", "branch_post"):
                 for v in values:
                     _probe_unit(name, v)
+            elif name == "arch":
+                for v in values:
+                    parse_arch(str(v))
             elif name in _TRAIN and not isinstance(value, Range):
                 for v in values:
                     TrainConfig(**{name: v})

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import ImageData, eval_batches, train_batches
+from ..data import FolderData, ImageData, eval_batches, train_batches
 from .config import Schedule, TrainConfig, Warmup
 
 __all__ = ["EpochMetrics", "TrainResult", "train", "lr_at", "evaluate"]
@@ -70,15 +70,17 @@ def use_warmup(cfg: TrainConfig, model: nn.Module) -> bool:
     if cfg.warmup is not Warmup.AUTO:
         return cfg.warmup is Warmup.ON
     spec, net = getattr(model, "spec", None), getattr(model, "cfg", None)
-    return spec is not None and net is not None and not spec.preact and net.depth >= 110
+    # The paper's warm-up is a CIFAR footnote; its ImageNet nets train from lr 0.1 directly.
+    cifar = getattr(getattr(net, "arch", None), "value", "cifar") == "cifar"
+    return spec is not None and net is not None and cifar and not spec.preact and net.depth >= 110
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: ImageData, split: str, cfg: TrainConfig, *, autocast) -> tuple[float, float]:
+def evaluate(model: nn.Module, data: ImageData | FolderData, split: str, cfg: TrainConfig, *, autocast) -> tuple[float, float]:
     """Mean loss and error (percent) on a split; a non-finite net predicts nothing right."""
     model.eval()
-    loss_sum = torch.zeros((), device=data.train_x.device)
-    wrong = torch.zeros((), device=data.train_x.device, dtype=torch.long)
+    loss_sum = torch.zeros((), device=data.device)
+    wrong = torch.zeros((), device=data.device, dtype=torch.long)
     n = 0
     for x, y in eval_batches(data, split, cfg.eval_batch_size, channels_last=_channels_last(cfg, data)):
         with autocast():
@@ -90,8 +92,8 @@ def evaluate(model: nn.Module, data: ImageData, split: str, cfg: TrainConfig, *,
     return loss_sum.item() / n, 100.0 * wrong.item() / n
 
 
-def _channels_last(cfg: TrainConfig, data: ImageData) -> bool:
-    return cfg.channels_last if cfg.channels_last is not None else data.train_x.device.type in ("cpu", "cuda")
+def _channels_last(cfg: TrainConfig, data: ImageData | FolderData) -> bool:
+    return cfg.channels_last if cfg.channels_last is not None else data.device.type in ("cpu", "cuda")
 
 
 def _autocast(cfg: TrainConfig, device: torch.device):
@@ -103,7 +105,7 @@ def _autocast(cfg: TrainConfig, device: torch.device):
 
 def train(
     model: nn.Module,
-    data: ImageData,
+    data: ImageData | FolderData,
     cfg: TrainConfig,
     *,
     callback: Callable[[EpochMetrics], None] | None = None,
@@ -113,7 +115,8 @@ def train(
 
     Args:
         model: The network, on the same device as ``data``.
-        data: Train, validation and optionally test splits as uint8 tensors.
+        data: Train, validation and optionally test splits: uint8 tensors on the device
+            (synthetic, CIFAR), or an image folder whose loader sends each batch there.
         cfg: The recipe; ``cfg.seed`` fixes data order, augmentation and dropout.
         callback: Called after every epoch with its metrics; it may raise to stop.
         stop: Asked before every step; when it answers True, training raises KeyboardInterrupt.
@@ -122,7 +125,7 @@ def train(
     Returns:
         The result; ``status`` is ``diverged`` when the loss blew up.
     """
-    device = data.train_x.device
+    device = data.device
     torch.manual_seed(cfg.seed)  # dropout shortcut masks
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     channels_last = _channels_last(cfg, data)
@@ -130,7 +133,7 @@ def train(
         model = model.to(memory_format=torch.channels_last)
     autocast = _autocast(cfg, device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
-    n_train = len(data.train_y)
+    n_train = data.n_train
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     warmup = use_warmup(cfg, model)
@@ -194,7 +197,7 @@ def train(
         if callback is not None:
             callback(metrics)
 
-    if result.status == "complete" and data.test_x is not None:
+    if result.status == "complete" and data.n_test:
         result.test_error = evaluate(model, data, "test", cfg, autocast=autocast)[1]
     result.wall_seconds = time.perf_counter() - start
     if result.curve:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..data import ImageData, load_data
+from ..data import FolderData, ImageData, load_data
 from ..models import ResNetConfig, build_resnet, count_params
 from ..units import UnitSpec, preset_name, resolve_unit
 from .config import TrainConfig, get_profile
@@ -32,7 +32,7 @@ class SingleRun:
     profile: str
     net: ResNetConfig
     model: nn.Module
-    data: ImageData
+    data: ImageData | FolderData
     config: TrainConfig
 
     def train(self, callback: Callable[[EpochMetrics], None] | None = None) -> TrainResult:
@@ -47,10 +47,10 @@ class SingleRun:
             "unit": self.spec.form,
             "preset": preset_name(self.spec) or "",
             "profile": self.profile,
-            "net": {"depth": self.net.depth, "width": self.net.width, "bottleneck": self.net.bottleneck,
+            "net": {"arch": self.net.arch.value, "depth": self.net.depth, "width": self.net.width, "bottleneck": self.net.bottleneck,
                     "params": count_params(self.model)},
-            "data": {"name": data.name, "image_size": data.image_size, "train_size": len(data.train_y), "val_size": len(data.val_y),
-                     "test_size": 0 if data.test_y is None else len(data.test_y), "fingerprint": data.fingerprint},
+            "data": {"name": data.name, "image_size": data.image_size, "train_size": data.n_train, "val_size": data.n_val,
+                     "test_size": data.n_test, "fingerprint": data.fingerprint},
             "device": device_name(data.device),
             "config": self.config.to_dict(),
         }
@@ -64,10 +64,12 @@ def prepare_run(
     depth: int | None = None,
     width: int | None = None,
     bottleneck: bool | None = None,
+    arch: str | None = None,
     data: str | None = None,
     data_dir: str | None = None,
     download: bool = False,
     train_size: int | None = None,
+    image_size: int | None = None,
     **overrides: Any,
 ) -> SingleRun:
     """Resolve the unit, build the network and load the data; every bad input fails here, before training.
@@ -78,11 +80,13 @@ def prepare_run(
         device: Where the data and the network live.
         depth: Network depth (None: the profile's).
         width: First-stage channels (None: the profile's).
-        bottleneck: Bottleneck units (None: the profile's).
-        data: ``synthetic``, ``cifar10`` or ``cifar100`` (None: the profile's).
-        data_dir: Folder holding the CIFAR files.
+        bottleneck: Bottleneck units (None: the profile's; the ImageNet layout takes it from the depth).
+        arch: ``cifar`` or ``imagenet`` network layout (None: the profile's).
+        data: ``synthetic``, ``cifar10``, ``cifar100`` or ``imagefolder`` (None: the profile's).
+        data_dir: Folder holding the CIFAR files, or an image folder's ``train/`` and ``val/``.
         download: Download CIFAR into ``data_dir`` when it is missing.
         train_size: Training images (None: the profile's).
+        image_size: Image height and width (None: the profile's).
         **overrides: :class:`TrainConfig` fields (``epochs``, ``seed``, ``lr`` ...); None leaves the profile's.
 
     Returns:
@@ -95,12 +99,14 @@ def prepare_run(
         depth=prof.depth if depth is None else depth,
         width=prof.width if width is None else width,
         bottleneck=prof.bottleneck if bottleneck is None else bottleneck,
+        arch=prof.arch if arch is None else arch,
     )
-    net.units_per_stage  # noqa: B018 -- a bad depth is an error now, not after the data has loaded
+    net.stages(spec.expanded(net.bottleneck).n_convs)  # a bad depth is an error now, not after the data has loaded
     # Data seed 0, as in a study: the seed varies the initialisation and the batch order, not the images.
     images = load_data(
         data or prof.dataset, data_dir=data_dir, download=download,
-        image_size=prof.image_size, train_size=prof.train_size if train_size is None else train_size, val_size=prof.val_size,
+        image_size=prof.image_size if image_size is None else image_size,
+        train_size=prof.train_size if train_size is None else train_size, val_size=prof.val_size,
     ).to(device)
     net = replace(net, num_classes=images.num_classes)
     torch.manual_seed(cfg.seed)

@@ -2,8 +2,9 @@
 
 Every row of Table 1 (shortcut variants, f = ReLU, the original branch) and of
 Table 2 / Fig. 4 (activation placement, identity shortcut) is one entry here,
-with the error the paper reports for it on CIFAR-10 (ResNet-110, median of 5;
-``None`` where the paper reports "fail", i.e. above 20%).
+and so is each unit of Table 3's "ResNet-110 (1-layer skip)" row (a branch of
+one 3x3 conv), with the error the paper reports for it on CIFAR-10 (ResNet-110,
+median of 5; ``None`` where the paper reports "fail", i.e. above 20%).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ _ALL = [
     _p("relu_before_add", "h=identity;branch=conv-bn-relu-conv-bn-relu;f=id", "Table 2 (c)", 7.84, 6.14),
     _p("relu_preact", "h=identity;branch=relu-conv-bn-relu-conv-bn;f=id", "Table 2 (d)", 6.71, 5.91),
     _p("full_preact", "h=identity;branch=bn-relu-conv-bn-relu-conv;f=id", "Table 2 (e)", 6.37, 5.46),
+    # Table 3, "ResNet-110 (1-layer skip)": one 3x3 conv per unit, 36 units per stage (depth 3n+2).
+    _p("original_1layer", "h=identity;branch=conv-bn;f=relu", "Table 3 (1-layer skip)", 9.90),
+    _p("full_preact_1layer", "h=identity;branch=bn-relu-conv;f=id", "Table 3 (1-layer skip)", 8.91),
 ]
 
 PRESETS: dict[str, Preset] = {p.name: p for p in _ALL}

@@ -158,9 +158,10 @@ class UnitSpec:
 
     Args:
         shortcut: The shortcut h.
-        branch: The ordered ops of F; two ``conv`` for a basic unit. A bottleneck
-            build repeats the ops between the two convs around its third conv
-            (see :meth:`expanded`), or takes a branch written with three convs.
+        branch: The ordered ops of F; two ``conv`` for a basic unit, one for the
+            "1-layer skip" units of Table 3. A bottleneck build repeats the ops
+            between the two convs around its third conv (see :meth:`expanded`),
+            or takes a branch written with three convs.
         post: The ordered ops of f after the addition; empty is identity.
     """
 
@@ -172,8 +173,10 @@ class UnitSpec:
         branch = _collapse_relu(tuple(Op(o) for o in self.branch))
         post = _collapse_relu(tuple(Op(o) for o in self.post))
         n_conv = branch.count(Op.CONV)
-        if n_conv not in (2, 3):
-            raise SpecError(f"branch must hold 2 convs (basic) or 3 (bottleneck), got {n_conv} in {'-'.join(o.value for o in branch)!r}")
+        if n_conv not in (1, 2, 3):
+            raise SpecError(
+                f"branch must hold 2 convs (basic), 3 (bottleneck) or 1 (1-layer skip), got {n_conv} in {'-'.join(o.value for o in branch)!r}"
+            )
         if Op.CONV in post:
             raise SpecError("op 'conv' is not allowed in f; allowed: bn, relu")
         object.__setattr__(self, "branch", branch)
@@ -211,6 +214,11 @@ class UnitSpec:
         )
 
     # --- structure -------------------------------------------------------
+    @property
+    def n_convs(self) -> int:
+        """Convs in the branch as written: 1 (1-layer skip), 2 (basic) or 3 (bottleneck)."""
+        return self.branch.count(Op.CONV)
+
     def segments(self) -> list[tuple[Op, ...]]:
         """The non-conv ops before, between and after the convs: ``s0 conv s1 conv s2``."""
         segs: list[list[Op]] = [[]]
@@ -235,6 +243,11 @@ class UnitSpec:
         """
         want = 3 if bottleneck else 2
         segs = self.segments()
+        if self.n_convs == 1:
+            # Table 3's 1-layer skip is a basic-unit design: there is no middle placement to repeat.
+            if bottleneck:
+                raise SpecError(f"branch {self.form!r} has 1 conv: it builds only basic units; allowed: --basic")
+            return self
         if len(segs) - 1 == want:
             return self
         if want == 2:
