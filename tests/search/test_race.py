@@ -114,6 +114,8 @@ ERRORS = {"original": (50.0, 52.0), "full_preact": (40.0, 40.5), "relu_preact": 
 def _tell_next(study: optuna.Study, errors=ERRORS) -> None:
     trial = study.ask()
     unit = trial.suggest_categorical("unit", list(errors))  # the queued trial's fixed value
+    trial.set_user_attr("unit", json_unit(trial.user_attrs["cell"]))  # what the objective stores for the report
+    trial.set_user_attr("status", "complete")
     study.tell(trial, errors[unit][trial.user_attrs["seed"] % 2])
 
 
@@ -282,3 +284,64 @@ def test_a_sampled_design_enters_on_the_first_seed_and_stays_while_it_leads(tmp_
     seeds = collections.Counter(t.user_attrs["cell"] for t in trials if t.state.name == "COMPLETE")
     best = min(seeds, key=lambda c: sum(t.value for t in trials if t.state.name == "COMPLETE" and t.user_attrs["cell"] == c) / seeds[c])
     assert seeds[best] >= 2  # the leader got more seeds than its first
+
+
+def test_the_report_shows_who_left_the_race_when_and_why(tmp_path):
+    from unitsearch.report import build_report, format_report, report_to_dict
+
+    space = load_space(str(_write(tmp_path, RACE)))
+    study, _ = create_study(f"sqlite:///{tmp_path}/s.db", "r", space)
+    for _ in range(8):
+        _tell_next(study)
+    rep = build_report(study)
+    rows = {r.preset: r for r in rep.rows}
+    assert rows["dropout_shortcut"].race_note.startswith("out after 2: t p=")
+    assert rows["full_preact"].race_note == rows["original"].race_note == "protected"
+    assert rows["relu_preact"].race_note == "in"
+    assert rep.verdict.seeds_fixed and "fixed before the run" in rep.verdict.text
+    data = report_to_dict(rep)
+    out = next(r for r in data["leaderboard"] if r["preset"] == "dropout_shortcut")["race"]["out"]
+    assert out["seeds"] == 2 and out["reason"] == "t" and 0 <= out["p"] < 0.2
+    assert "out after 2" in format_report(rep, "markdown")
+
+
+def json_unit(cell: str) -> str:
+    import json
+
+    return json.loads(cell)["unit"]
+
+
+def test_plan_grid_turns_a_race_into_the_grid_of_its_seeds(tmp_path):
+    from unitsearch.errors import UserError
+    from unitsearch.search import with_overrides
+
+    space = load_space(str(_write(tmp_path, RACE)))
+    grid = with_overrides(space, plan="grid")
+    assert not grid.is_race and grid.seeds == [0, 1, 2, 3] and grid.n_trials == 16
+    with pytest.raises(UserError, match="allowed: grid, race"):
+        with_overrides(space, plan="tournament")
+    plain = load_space(str(_write(tmp_path, RACE.split("[plan]")[0], name="plain")))
+    with pytest.raises(UserError, match="no \\[plan\\] table"):
+        with_overrides(plain, plan="race")
+
+
+@pytest.mark.parametrize(
+    "plan, needle",
+    [
+        ('kind = "tournament"', "allowed: grid, race"),
+        ('kind = "grid"\nmin_seeds = 2', "applies to a race only"),
+        ('kind = "race"\nmin_seeds = 1', "plan.min_seeds"),
+        ('kind = "race"\nmax_seeds = 9', "from 2 to 4"),
+        ('kind = "race"\nalpha = 1.5', "between 0 and 1"),
+        ('kind = "race"\ntest = "friedman"', "allowed: t, wilcoxon"),
+        ('kind = "race"\nprotect = ["nonsense"]', "plan.protect"),
+        ('kind = "race"\nsize = 3', "allowed: kind, min_seeds"),
+    ],
+)
+def test_a_bad_plan_table_names_the_key_and_the_allowed_values(tmp_path, plan, needle):
+    from unitsearch.errors import UserError
+    from unitsearch.search import parse_space
+
+    text = RACE.split("[plan]")[0] + "[plan]\n" + plan + "\n"
+    with pytest.raises(UserError, match=needle.replace("[", "\\[")):
+        parse_space(text, "bad.toml")

@@ -58,6 +58,7 @@ def run(
     timeout: TimeoutOpt = None,
     pruner: Annotated[str | None, typer.Option("--pruner", help="median, hyperband, successive_halving, wilcoxon or none.")] = None,
     seed_offset: Annotated[int, typer.Option("--seed-offset", help="Add this to every seed: the same plan on fresh seeds.")] = 0,
+    plan: Annotated[str | None, typer.Option("--plan", help="grid or race (default: the space's); grid trains a race's designs on all its seeds.")] = None,
     prefilter: Annotated[bool, typer.Option("--prefilter", help="Skip designs whose gradient collapses at initialisation.")] = False,
     threads: ThreadsOpt = None,
 ) -> None:
@@ -67,21 +68,22 @@ def run(
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     base = load_space(space)
-    sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset)
-    name = study or default_study_name(base, profile=profile, seed_offset=seed_offset)
+    sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset, plan=plan)
+    name = study or default_study_name(base, profile=profile, seed_offset=seed_offset, plan=plan)
     train_study(
         storage, name, sp, device=device, devices=devices, workers=workers, threads=threads, n_trials=n_trials,
         timeout=timeout, data=data, data_dir=data_dir, download=download, prefilter=prefilter,
     )
 
 
-def default_study_name(space: SearchSpace, *, profile: str | None = None, seed_offset: int = 0) -> str:
-    """The space's name, then the profile if it is not the space's own, then the seed offset.
+def default_study_name(space: SearchSpace, *, profile: str | None = None, seed_offset: int = 0, plan: str | None = None) -> str:
+    """The space's name, then the profile and plan if they are not the space's own, then the seed offset.
 
-    Each (profile, seeds) of a space gets its own study, so `run --profile cpu-long` beside
+    Each (profile, plan, seeds) of a space gets its own study, so `run --profile cpu-long` beside
     the default `run` in one studies.db trains a new study instead of resuming the other.
     """
     name = space.name if profile in (None, space.profile) else f"{space.name}+{profile}"
+    name = name if plan in (None, space.plan["kind"]) else f"{name}+{plan}"
     return name if not seed_offset else f"{name}+seed{seed_offset}"
 
 
@@ -113,7 +115,7 @@ def train_study(
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
     st, added = create_study(storage, name, sp, baseline=baseline, data=data)
-    console.print(f"study [bold]{name}[/] in {redact(storage)}: {sp.n_trials} trials planned, {added} queued now")
+    console.print(f"study [bold]{name}[/] in {redact(storage)}: {planned(sp)}, {added} queued now")
     if n_trials == 0:
         return  # only create the study and queue its plan, for `unitsearch worker`s elsewhere
     if workers == 1:
@@ -125,6 +127,14 @@ def train_study(
         )
         _run_workers(storage, st, sp, commands)
     _print_leaderboard(storage, name)
+
+
+def planned(sp: SearchSpace) -> str:
+    """What the plan will train, in words."""
+    if not sp.is_race:
+        return f"{sp.n_trials} trials planned"
+    p = sp.plan
+    return f"a race of {p['min_seeds']} to {p['max_seeds']} seeds a design (at most {sp.n_trials} trials; alpha {p['alpha']}, {p['test']} test)"
 
 
 def _run_here(st: optuna.Study, ctx: TrialContext, n_trials: int | None, timeout: float | None) -> None:
@@ -140,7 +150,7 @@ def _run_here(st: optuna.Study, ctx: TrialContext, n_trials: int | None, timeout
 
         ctx.on_epoch = on_epoch
         try:
-            work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done))
+            work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done, total=s.total))
         except KeyboardInterrupt:
             console.print("interrupted: the running trial is recorded as failed; run the same command to resume")
             raise typer.Exit(130) from None
@@ -199,10 +209,12 @@ def _run_workers(url: str, st: optuna.Study, space: SearchSpace, commands: list[
         with _progress() as progress:
             plan = progress.add_task(f"trials done ({len(commands)} workers)", total=space.n_trials)
             while not stop.is_set() and any(p.poll() is None for p in procs):
-                progress.update(plan, completed=plan_status(st, space).done)
+                status = plan_status(st, space)
+                progress.update(plan, completed=status.done, total=status.total)
                 stop.wait(1.0)
             if not stop.is_set():
-                progress.update(plan, completed=plan_status(st, space).done)
+                status = plan_status(st, space)
+                progress.update(plan, completed=status.done, total=status.total)
         if stop.is_set():
             _stop_workers(procs)
             raise typer.Exit(130)

@@ -28,8 +28,14 @@ __all__ = ["create_study", "join_study", "study_data", "work", "with_overrides",
 STALE_POLL_SECONDS = 2.0  # how often an idle worker looks for retried or newly queued trials
 
 
-def with_overrides(space: SearchSpace, *, profile: str | None = None, pruner: str | None = None, seed_offset: int = 0) -> SearchSpace:
-    """The space with command-line overrides applied."""
+def with_overrides(
+    space: SearchSpace, *, profile: str | None = None, pruner: str | None = None, seed_offset: int = 0, plan: str | None = None
+) -> SearchSpace:
+    """The space with command-line overrides applied.
+
+    ``plan="grid"`` turns a race into the grid of the same designs on its seeds
+    (``max_seeds`` of them), the side-by-side comparison ``bench/race.py`` makes.
+    """
     if profile is not None:
         get_profile(profile)
         space = replace(space, profile=profile)
@@ -41,6 +47,15 @@ def with_overrides(space: SearchSpace, *, profile: str | None = None, pruner: st
         space = replace(space, pruner={"name": pruner} if pruner != space.pruner["name"] else space.pruner)
     if seed_offset:
         space = replace(space, seeds=[s + seed_offset for s in space.seeds])
+    if plan is not None and plan != space.plan["kind"]:
+        from .space import PLANS
+
+        if plan not in PLANS:
+            raise UserError(f"unknown plan {plan!r}; allowed: {', '.join(PLANS)}")
+        if plan == "grid":
+            space = replace(space, seeds=space.race_seeds, plan={"kind": "grid"})
+        else:
+            raise UserError(f"search space {space.name} has no [plan] table for a race; add one (kind = \"race\", min_seeds, ...)")
     return space
 
 
