@@ -345,3 +345,30 @@ def test_a_bad_plan_table_names_the_key_and_the_allowed_values(tmp_path, plan, n
     text = RACE.split("[plan]")[0] + "[plan]\n" + plan + "\n"
     with pytest.raises(UserError, match=needle.replace("[", "\\[")):
         parse_space(text, "bad.toml")
+
+
+def test_a_design_pruned_on_its_first_seed_leaves_and_its_queued_seed_is_not_queued_again(tmp_path):
+    from unitsearch.search.plan import left_race
+
+    space = load_space(str(_write(tmp_path, RACE)))
+    url = f"sqlite:///{tmp_path}/s.db"
+    study, _ = create_study(url, "r", space)
+    for _ in range(4):  # seed 0 of each design; dropout_shortcut is pruned
+        trial = study.ask()
+        unit = trial.suggest_categorical("unit", list(ERRORS))
+        trial.set_user_attr("unit", json_unit(trial.user_attrs["cell"]))
+        if unit == "dropout_shortcut":
+            trial.report(88.0, 1)
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            cell = trial.user_attrs["cell"]
+        else:
+            study.tell(trial, ERRORS[unit][0])
+    assert left_race(study, space, cell)
+    waiting = [t for t in study.get_trials(deepcopy=False) if t.state.name == "WAITING" and t.user_attrs["cell"] == cell]
+    assert len(waiting) == 1  # its seed 1, queued at the start: the objective turns it away
+    # what the objective does with it: turned away as unused
+    study._storage.set_trial_user_attr(waiting[0]._trial_id, "status", "unused")
+    study._storage.set_trial_state_values(waiting[0]._trial_id, state=optuna.trial.TrialState.FAIL)
+    _, added = create_study(url, "r", space)  # a resumed run
+    assert not [t for t in study.get_trials(deepcopy=False) if t.state.name == "WAITING" and t.user_attrs["cell"] == cell]
+    assert added == 0

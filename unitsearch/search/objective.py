@@ -22,7 +22,7 @@ from ..models import build_resnet, count_macs, count_params
 from ..train import EpochMetrics, TrainConfig, get_profile, train
 from ..units import preset_name, resolve_unit
 from .manifest import manifest
-from .plan import DONE_STATES, cell_key, plan_key
+from .plan import DONE_STATES, cell_key, left_race, plan_key
 from .space import Range, SearchSpace
 
 __all__ = ["TrialContext", "Objective", "make_sampler", "make_pruner", "may_prune", "baseline_form", "protected_forms", "NotRun"]
@@ -31,7 +31,7 @@ _NET_DEFAULTS = ("depth", "width", "bottleneck", "arch")
 
 
 class NotRun(Exception):
-    """The trial trains nothing: its (cell, seed) is taken, or the plan has no waiting trial left.
+    """The trial trains nothing: its (cell, seed) is taken, its design left the race, or the plan has no waiting trial left.
 
     Optuna records it as FAIL with ``status`` ``unused`` or ``duplicate``; the report ignores it.
     """
@@ -174,6 +174,10 @@ class Objective:
             trial.set_user_attr("status", "duplicate")
             trial.set_user_attr("reason", f"{key} already has a running or finished trial")
             raise NotRun("duplicate")
+        if space.is_race and "seed" in attrs and left_race(trial.study, space, cell):
+            trial.set_user_attr("status", "unused")
+            trial.set_user_attr("reason", f"{key} was queued before its design left the race")
+            raise NotRun("left the race")
 
         profile = get_profile(space.profile)
         fixed = {**space.fixed, **values}

@@ -29,7 +29,7 @@ from .race import Lane, RaceRule, Result, next_seeds, standings
 from .space import SearchSpace
 
 __all__ = [
-    "PlanItem", "plan_items", "cell_key", "plan_key", "enqueue_plan", "advance", "race_state", "RaceState",
+    "PlanItem", "plan_items", "cell_key", "plan_key", "enqueue_plan", "advance", "left_race", "race_state", "RaceState",
     "PlanStatus", "plan_status", "DONE_STATES", "LIVE_STATES",
 ]
 
@@ -103,6 +103,8 @@ def enqueue_plan(study: optuna.Study, space: SearchSpace) -> int:
     if space.is_race:
         tried = {(t.user_attrs.get("cell"), t.user_attrs.get("seed")): t for t in trials if _counts(t)}
         items += [PlanItem(t.params, cell, seed) for (cell, seed), t in tried.items() if cell is not None and seed is not None]
+        lanes = race_state(space, trials, baseline=baseline).lanes
+        items = [i for i in items if i.cell not in lanes or lanes[i.cell].out is None]  # no seed for a design that left
     added = _enqueue(study, items, trials)
     return added + (advance(study, space) if space.is_race else 0)
 
@@ -162,6 +164,12 @@ def race_state(space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, ba
             live.setdefault(t.user_attrs["cell"], set()).add(int(t.user_attrs["seed"]))
     finished = len({(r.cell, r.seed) for r in results})
     return RaceState(standings(cells, results, rule), rule, attempted, live, params, finished)
+
+
+def left_race(study: optuna.Study, space: SearchSpace, cell: str) -> bool:
+    """Whether ``cell`` has left the study's race (its seeds queued before then need not train)."""
+    lane = race_state(space, study.get_trials(deepcopy=False), baseline=study.user_attrs.get("baseline")).lanes.get(cell)
+    return lane is not None and lane.out is not None
 
 
 def advance(study: optuna.Study, space: SearchSpace) -> int:
