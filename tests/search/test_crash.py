@@ -81,10 +81,18 @@ def test_a_killed_workers_trial_is_failed_retried_and_trained_once(storage_url, 
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
 
 
+RACE = """
+[plan]
+kind = "race"
+protect = ["full_preact"]
+"""
+
+
 @pytest.mark.slow
-def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search_cli, outcome, reap, poll):
+@pytest.mark.parametrize("plan", ["grid", "race"])
+def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search_cli, outcome, reap, poll, plan):
     url = f"sqlite:///{tmp_path}/study.db"
-    space = search_cli.space(_space(["original", "full_preact"], [0, 1]), name="slow")
+    space = search_cli.space(_space(["original", "full_preact"], [0, 1]) + (RACE if plan == "race" else ""), name="slow")
     # Its own session, so that the second Ctrl-C below can go to the whole job, as a terminal's does.
     proc = search_cli.popen("run", "--space", space, "--storage", url, "--workers", "2", start_new_session=True)
     reap.append(proc)
