@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .. import limits
 from ..models import build_resnet, count_macs, count_params
 from ..render import Format, render
 from ..units import preset_name, resolve_unit
@@ -35,6 +36,8 @@ def describe(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
 ) -> None:
     """Build each unit's ResNet and print its form, parameters and conv MACs."""
+    limits.check_network(depth, width, bottleneck=bottleneck, num_classes=classes)  # before any network is built
+    limits.check_image(image_size, width)
     rows = []
     for text in unit:
         spec = resolve_unit(text)

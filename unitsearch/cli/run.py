@@ -15,9 +15,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rich.markup import escape
+
 from ..errors import UserError
 from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
+from ..search.validate import check_run_numbers
 from ..train import PROFILES, resolve_device, set_cpu_threads
+from .supervise import cap_workers, check_workers, sigterm_as_interrupt
 
 console = Console(stderr=True)
 
@@ -43,6 +47,7 @@ def _print_leaderboard(url: str, study: str) -> None:
     print_report(load_report(url, study))
 
 
+@sigterm_as_interrupt
 def run(
     space: Annotated[str, typer.Option("--space", help="A built-in space name (see `spaces list`) or a .toml path.")] = "paper_ablations",
     storage: StorageOpt = DEFAULT_STORAGE,
@@ -67,6 +72,7 @@ def run(
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     base = load_space(space)
+    check_run_numbers(base, seed_offset=seed_offset, n_trials=n_trials, timeout=timeout, threads=threads)
     sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset)
     name = study or default_study_name(base, profile=profile, seed_offset=seed_offset)
     train_study(
@@ -113,9 +119,14 @@ def train_study(
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
     st, added = create_study(storage, name, sp, baseline=baseline, data=data)
-    console.print(f"study [bold]{name}[/] in {redact(storage)}: {sp.n_trials} trials planned, {added} queued now")
+    console.print(f"study [bold]{escape(name)}[/] in {escape(redact(storage))}: {sp.n_trials} trials planned, {added} queued now", highlight=False)
     if n_trials == 0:
         return  # only create the study and queue its plan, for `unitsearch worker`s elsewhere
+    status = plan_status(st, sp)
+    workers, why = cap_workers(workers, status.total - status.done)
+    if why:
+        console.print(why, highlight=False)
+        set_cpu_threads(threads, workers=workers)  # the cores are shared by fewer processes
     if workers == 1:
         _run_here(st, ctx, n_trials, timeout)
     else:
@@ -208,9 +219,8 @@ def _run_workers(url: str, st: optuna.Study, space: SearchSpace, commands: list[
             raise typer.Exit(130)
     finally:
         signal.signal(signal.SIGINT, previous)
-    failed = [p.returncode for p in procs if p.returncode != 0]
-    if failed:
-        raise UserError(f"{len(failed)} of {len(procs)} workers exited with an error (exit codes {failed}); see their messages above")
+    status = plan_status(st, space)
+    check_workers(procs, done=status.done, total=status.total, console=console)
 
 
 def _stop_workers(procs: list[subprocess.Popen]) -> None:
@@ -232,6 +242,7 @@ def _stop_workers(procs: list[subprocess.Popen]) -> None:
             p.wait(timeout=10)
 
 
+@sigterm_as_interrupt
 def worker(
     storage: StorageOpt = DEFAULT_STORAGE,
     study: Annotated[str, typer.Option("--study", help="The study to join (created by `unitsearch run`).")] = "paper_ablations",
@@ -250,6 +261,7 @@ def worker(
 ) -> None:
     """Join an existing study from any machine and take trials until its plan is done."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    check_run_numbers(n_trials=n_trials, timeout=timeout, threads=threads)
     try:  # a Ctrl-C while joining takes nothing: it, too, ends the worker quietly
         st, space = join_study(storage, study, worker=worker_index)
         set_cpu_threads(threads)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import limits
 from ..errors import UserError
 from ..units import Op, ShortcutKind, UnitSpec
 from .layers import Gate, ScaledDropout, ZeroPadShortcut, conv1x1, conv3x3, make_ops
@@ -53,6 +54,9 @@ class ResNetConfig:
     num_classes: int = 10
     downsample: Downsample | None = None
     zero_init_residual: bool = False
+
+    def __post_init__(self) -> None:
+        limits.check_network(self.depth, self.width, bottleneck=self.bottleneck, num_classes=self.num_classes)
 
     @property
     def units_per_stage(self) -> int:
@@ -211,6 +215,7 @@ def count_params(model: nn.Module) -> int:
 
 def count_macs(model: nn.Module, image_size: int = 32) -> int:
     """Multiply-accumulates of the convolutions and the head for one image."""
+    limits.check_image(image_size, max((m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)), default=1) // 4 or 1)
     total = 0
 
     def hook(m: nn.Module, _inp, out: torch.Tensor) -> None:
