@@ -18,6 +18,7 @@ import optuna
 from ..errors import UserError
 from ..train import get_profile
 from .experiment import describe, experiment
+from .failures import record_failures
 from .objective import Objective, TrialContext, make_pruner, make_sampler
 from .plan import PlanStatus, enqueue_plan, plan_status
 from .space import SearchSpace, space_from_dict
@@ -194,7 +195,7 @@ def work(
     start, ran = time.monotonic(), 0
     space = ctx.space
     with _Interrupts() as interrupts:
-        objective = interrupts.guard(Objective(ctx, stop=interrupts.stop))
+        objective = interrupts.guard(record_failures(Objective(ctx, stop=interrupts.stop)))
         while n_trials is None or ran < n_trials:
             interrupts.check()
             if timeout is not None and time.monotonic() - start >= timeout:
