@@ -21,6 +21,7 @@ from ..errors import UserError
 from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
 from ..search.validate import check_run_numbers
 from ..train import PROFILES, resolve_device, set_cpu_threads
+from .live import LiveView, tag_worker
 from .supervise import cap_workers, check_workers, sigterm_as_interrupt
 
 console = Console(stderr=True)
@@ -139,19 +140,16 @@ def train_study(
 
 
 def _run_here(st: optuna.Study, ctx: TrialContext, n_trials: int | None, timeout: float | None) -> None:
-    with _progress() as progress:
-        plan = progress.add_task("trials done", total=ctx.space.n_trials)
-        epoch = progress.add_task("current trial", total=None)
+    with LiveView(st, ctx.space, console=console) as live:
+        tag = tag_worker(0)
 
         def on_epoch(trial: optuna.Trial, m) -> None:
-            total = trial.user_attrs.get("config", {}).get("epochs")
-            unit = trial.user_attrs.get("preset") or trial.user_attrs.get("unit", "")
-            desc = f"trial {trial.number} {unit} seed {trial.user_attrs.get('seed')}: val err {m.val_error:.1f}%"
-            progress.update(epoch, completed=m.epoch, total=total, description=desc)
+            tag(trial, m)
+            live.refresh()
 
         ctx.on_epoch = on_epoch
         try:
-            work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done))
+            work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: live.refresh(force=True))
         except KeyboardInterrupt:
             console.print("interrupted: the running trial is recorded as failed; run the same command to resume")
             raise typer.Exit(130) from None
@@ -207,13 +205,10 @@ def _run_workers(url: str, st: optuna.Study, space: SearchSpace, commands: list[
     try:
         for cmd in commands:
             procs.append(subprocess.Popen(cmd, env=env))
-        with _progress() as progress:
-            plan = progress.add_task(f"trials done ({len(commands)} workers)", total=space.n_trials)
+        with LiveView(st, space, console=console, workers=len(commands)) as live:
             while not stop.is_set() and any(p.poll() is None for p in procs):
-                progress.update(plan, completed=plan_status(st, space).done)
+                live.refresh()
                 stop.wait(1.0)
-            if not stop.is_set():
-                progress.update(plan, completed=plan_status(st, space).done)
         if stop.is_set():
             _stop_workers(procs)
             raise typer.Exit(130)
@@ -267,6 +262,7 @@ def worker(
         set_cpu_threads(threads)
         data = study_data(st, space, data)
         ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
+        ctx.on_epoch = tag_worker(worker_index)  # the live view of `run` shows who trains what
         if quiet:
             ran = work(st, ctx, n_trials=n_trials, timeout=timeout)
         else:
