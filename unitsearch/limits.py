@@ -16,7 +16,7 @@ from typing import Any
 from .errors import UserError
 
 __all__ = [
-    "MAX_DEPTH", "MAX_WIDTH", "MAX_CLASSES", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE", "MAX_BATCH", "MAX_EPOCHS",
+    "MAX_DEPTH", "MAX_WIDTH", "MAX_CLASSES", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE", "MAX_BATCH", "MAX_EPOCHS", "MAX_TRAIN_SIZE",
     "MAX_SEED", "MAX_SAMPLER_SEED", "MAX_PARAMS", "MAX_ACTIVATION", "MAX_PLAN", "FLOAT32_MAX",
     "whole", "number", "check_network", "check_image", "max_local_workers",
 ]
@@ -28,6 +28,7 @@ MIN_IMAGE_SIZE = 4  # two stride-2 stages
 MAX_IMAGE_SIZE = 1024
 MAX_BATCH = 65_536
 MAX_EPOCHS = 100_000
+MAX_TRAIN_SIZE = 1_000_000  # images held in memory; CIFAR has 50,000
 MAX_SEED = 2**63 - 1  # a signed 64-bit integer: what every storage backend keeps exactly
 MAX_SAMPLER_SEED = 2**32 - 1  # numpy's RandomState, behind Optuna's samplers
 MAX_PARAMS = 100_000_000  # 400 MB of float32 weights; the paper's ResNet-1001 has 10.2M
