@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 
 from ..errors import UserError
-from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
+from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, check_url, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
 from ..search.validate import check_run_numbers
 from ..train import PROFILES, resolve_device, set_cpu_threads
 from .live import LiveView, tag_worker
@@ -72,6 +72,7 @@ def run(
     Running the same command again after an interruption continues where it stopped.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    check_url(storage)  # a malformed or in-memory storage fails before any data is loaded
     base = load_space(space)
     check_run_numbers(base, seed_offset=seed_offset, n_trials=n_trials, timeout=timeout, threads=threads)
     sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset)

@@ -53,13 +53,14 @@ def heartbeat_settings() -> tuple[int, int]:
 
 
 def check_url(url: str) -> sqlalchemy.engine.URL:
-    """Parse a storage URL; PostgreSQL goes through psycopg (version 3)."""
+    """Parse a storage URL; PostgreSQL goes through psycopg (version 3); SQLite in memory is refused."""
     try:
         parsed = make_url(url)
     except Exception:
         raise UserError(f"bad storage URL {redact(url)!r}; expected one of: {_SCHEMES}") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql", "mysql"):
         raise UserError(f"unsupported storage {parsed.get_backend_name()!r} in {redact(url)!r}; expected one of: {_SCHEMES}")
+    refuse_ephemeral(parsed, redact(url))
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -88,7 +89,6 @@ def open_storage(
             cannot be reached; the message shows the URL without its password.
     """
     parsed = check_url(url)
-    refuse_ephemeral(parsed, redact(url))
     if must_exist:
         require_existing(parsed, redact(url))
     kwargs = {}
