@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from ..errors import UserError
 from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, check_url, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
+from ..render import safe_text
 from ..search.validate import check_run_numbers
 from ..train import PROFILES, resolve_device, set_cpu_threads
 from .live import LiveView, tag_worker
@@ -121,7 +122,7 @@ def train_study(
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
     st, added = create_study(storage, name, sp, baseline=baseline, data=data)
-    console.print(f"study [bold]{escape(name)}[/] in {escape(redact(storage))}: {sp.n_trials} trials planned, {added} queued now", highlight=False)
+    console.print(f"study [bold]{escape(safe_text(name))}[/] in {escape(safe_text(redact(storage)))}: {sp.n_trials} trials planned, {added} queued now", highlight=False)
     if n_trials == 0:
         return  # only create the study and queue its plan, for `unitsearch worker`s elsewhere
     status = plan_status(st, sp)

@@ -57,8 +57,11 @@ def cap_workers(requested: int, remaining: int, *, limit: int | None = None) -> 
     n = max(1, min(requested, remaining, limit))
     if n == requested:
         return n, None
-    why = f"only {remaining} trials are left" if n == max(1, remaining) and remaining < limit else f"at most {limit} run on one machine"
-    return n, f"starting {n} workers, not {requested}: {why}"
+    if n == max(1, remaining) and remaining < limit:
+        why = "no trial is left" if remaining <= 0 else f"only {remaining} trial{'s are' if remaining > 1 else ' is'} left"
+    else:
+        why = f"at most {limit} run on one machine"
+    return n, f"starting {n} worker{'s' if n > 1 else ''}, not {requested}: {why}"
 
 
 def worker_endings(procs: Sequence[subprocess.Popen]) -> list[str]:
