@@ -86,3 +86,13 @@ def test_markup_in_a_study_name_round_trips_through_run_and_report(tmp_path):
         res = runner.invoke(app, ["report", "--storage", url, "--study", name, "--format", fmt])
         assert res.exit_code == 0, res.output
         assert name in (json.loads(res.stdout)["study"] if fmt == "json" else res.stdout)
+
+
+def test_an_error_that_quotes_a_name_with_control_characters_is_one_escaped_line(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    optuna.create_study(study_name="a\x1b[2Jb\nc", storage=url)
+    optuna.create_study(study_name="other", storage=url)
+    res = runner.invoke(app, ["report", "--storage", url])  # two studies: the error lists their names
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "\x1b" not in res.output and "a\\x1b[2Jb\\nc" in lines[0], res.output
