@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from unitsearch.errors import UserError
-from unitsearch.search import list_spaces, load_space, parse_space, plan_items
+from unitsearch.search import list_spaces, load_space, parse_space, plan_items, with_overrides
 from unitsearch.units import PRESETS
 
 
@@ -17,8 +17,13 @@ def test_paper_ablations_covers_every_row_of_tables_1_and_2():
     assert set(space.factors["unit"]) == tables_1_2
     assert space.is_grid
     assert space.n_trials == len(tables_1_2) * len(space.seeds)
-    items = plan_items(space)
-    assert len({i.key for i in items}) == len(items) == space.n_trials
+    # a race: every design on the first seeds, the verdict's pair on all of them
+    assert space.is_race and space.plan["protect"] == ["full_preact"]
+    items = plan_items(space, baseline="original")
+    first = space.race_seeds[: space.plan["min_seeds"]]
+    assert len({i.key for i in items}) == len(items) == len(tables_1_2) * len(first) + 2 * (len(space.race_seeds) - len(first))
+    grid = plan_items(with_overrides(space, plan="grid"))
+    assert len({i.key for i in grid}) == len(grid) == space.n_trials
 
 
 def test_grammar_is_open_and_holds_hundreds_of_units():

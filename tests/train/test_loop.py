@@ -97,7 +97,7 @@ def test_paper_recipe_is_the_default():
     assert PROFILES["paper"].depth == 110 and PROFILES["paper"].dataset == "cifar10"
 
 
-@pytest.mark.parametrize("overrides, needle", [({"lr_max": 1}, "unknown train setting 'lr_max'"), ({"epochs": "many"}, "bad train setting"), ({"epochs": 0}, "epochs must be >= 1"), ({"schedule": "linear"}, "bad train setting")])
+@pytest.mark.parametrize("overrides, needle", [({"lr_max": 1}, "unknown train setting 'lr_max'"), ({"epochs": "many"}, "bad train setting"), ({"epochs": 0}, "epochs must be in [1, 100000], got 0"), ({"schedule": "linear"}, "bad train setting")])
 def test_bad_overrides_are_one_line(overrides, needle):
     with pytest.raises(UserError) as info:
         apply_overrides(TrainConfig(), overrides)

@@ -6,6 +6,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import UserError
+from ..render import safe_text
 
 
 class _Group(TyperGroup):
@@ -15,7 +16,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except UserError as e:
-            typer.echo(f"error: {e}", err=True)
+            typer.echo(f"error: {safe_text(e)}", err=True)  # one line, whatever names the message quotes
             raise typer.Exit(2) from None
 
 

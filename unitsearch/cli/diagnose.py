@@ -8,8 +8,10 @@ from typing import Annotated
 import torch
 import typer
 
+from .. import limits
 from ..diagnose import DATA_CHOICES, Diagnosis, data_batch, diagnose_unit, verdict, write_plots
 from ..errors import UserError
+from ..outputs import check_out_dir
 from ..render import output_console, render, to_json
 from ..units import PRESETS, resolve_unit
 
@@ -63,6 +65,16 @@ def diagnose(
         raise UserError(f"batch {batch} is too small; expected at least 2 (BN uses batch statistics)")
     if threads < 1:
         raise UserError(f"threads {threads} is invalid; expected a whole number >= 1")
+    # Every number is checked before a network or a batch is allocated.
+    limits.check_network(depth, width, bottleneck=bottleneck)
+    limits.check_image(image_size, width)
+    limits.whole("--batch", batch, 2, limits.MAX_BATCH)
+    limits.whole("--seed", seed, 0, limits.MAX_SEED)
+    limits.whole("--threads", threads, 1, 4096)
+    limits.number("--noise", noise, 0.0, 1e6, low_open=True)
+    limits.number("--min-grad-ratio", min_grad_ratio, 0.0, 1.0, low_open=True)
+    if plots is not None:
+        check_out_dir(plots, flag="--plots")
     torch.set_num_threads(threads)
     x, y, num_classes = data_batch(data, image_size=image_size, batch=batch, seed=seed, data_dir=data_dir)
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .. import limits
 from ..models import Arch, ResNetConfig, build_resnet, count_macs, count_params
 from ..render import Format, render
 from ..units import preset_name, resolve_unit
@@ -41,6 +42,7 @@ def describe(
     classes = classes or (1000 if imagenet else 10)
     image_size = image_size or (224 if imagenet else 32)
     net = ResNetConfig(depth=depth, width=width, bottleneck=bottleneck, num_classes=classes, arch=arch)
+    limits.check_image(image_size, width)
     rows = []
     for text in unit:
         spec = resolve_unit(text)

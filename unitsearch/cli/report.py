@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ..outputs import check_out_dir, check_out_file, saving, storage_files, write_text
 from ..render import Format
-from ..report import DEFAULT_STORAGE, Metric, format_report, load_report, print_report, write_plots
+from ..report import DEFAULT_STORAGE, PLOT_FILES, Metric, format_report, load_report, print_report, write_plots
 
 
 def report(
@@ -16,7 +17,7 @@ def report(
         list[str] | None,
         typer.Option("--study", metavar="<str>", help="Study name; optional when the storage holds one study. Repeat it to pool runs of one setting on other seeds (run --seed-offset) into one report."),
     ] = None,
-    storage: Annotated[str, typer.Option("--storage", help="Optuna storage URL, read only.")] = DEFAULT_STORAGE,
+    storage: Annotated[str, typer.Option("--storage", envvar="UNITSEARCH_STORAGE", help="Optuna storage URL, read only.")] = DEFAULT_STORAGE,
     baseline: Annotated[
         str | None,
         typer.Option("--baseline", help="Baseline unit: preset name or canonical form (default: the study's baseline attribute, else original)."),
@@ -30,15 +31,22 @@ def report(
 
     Reads the study without writing to it, so it can run while workers still train.
     """
+    # Every target is checked before the study is read: nothing is lost, no work is wasted.
+    protected = storage_files(storage)
+    if out is not None:
+        check_out_file(out, protected=protected, flag="--out")
+    if plots is not None:
+        check_out_dir(plots, protected=protected, names=PLOT_FILES, flag="--plots")
     rep = load_report(storage, study, metric=metric, baseline=baseline)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(format_report(rep, fmt), encoding="utf-8")
+        write_text(out, format_report(rep, fmt), flag="--out")
         typer.echo(f"wrote {out}", err=True)
     elif fmt is Format.TABLE:
         print_report(rep)
     else:
         typer.echo(format_report(rep, fmt), nl=False)
     if plots is not None:
-        for path in write_plots(rep, plots):
+        with saving(plots, "--plots"):
+            paths = write_plots(rep, plots)
+        for path in paths:
             typer.echo(f"wrote {path}", err=True)

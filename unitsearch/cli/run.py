@@ -15,9 +15,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rich.markup import escape
+
 from ..errors import UserError
-from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
+from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, check_url, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
+from ..render import safe_text
+from ..search.validate import check_run_numbers
 from ..train import PROFILES, resolve_device, set_cpu_threads
+from .live import LiveView, tag_worker
+from .supervise import cap_workers, check_workers, sigterm_as_interrupt
 
 console = Console(stderr=True)
 
@@ -43,6 +49,7 @@ def _print_leaderboard(url: str, study: str) -> None:
     print_report(load_report(url, study))
 
 
+@sigterm_as_interrupt
 def run(
     space: Annotated[str, typer.Option("--space", help="A built-in space name (see `spaces list`) or a .toml path.")] = "paper_ablations",
     storage: StorageOpt = DEFAULT_STORAGE,
@@ -67,7 +74,9 @@ def run(
     Running the same command again after an interruption continues where it stopped.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    check_url(storage)  # a malformed or in-memory storage fails before any data is loaded
     base = load_space(space)
+    check_run_numbers(base, seed_offset=seed_offset, n_trials=n_trials, timeout=timeout, threads=threads)
     sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset, plan=plan)
     name = study or default_study_name(base, profile=profile, seed_offset=seed_offset, plan=plan)
     train_study(
@@ -115,9 +124,14 @@ def train_study(
     ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
     ctx.data()  # a bad --data or --data-dir fails here, before anything is written
     st, added = create_study(storage, name, sp, baseline=baseline, data=data)
-    console.print(f"study [bold]{name}[/] in {redact(storage)}: {planned(sp)}, {added} queued now")
+    console.print(f"study [bold]{escape(safe_text(name))}[/] in {escape(safe_text(redact(storage)))}: {planned(sp)}, {added} queued now", highlight=False)
     if n_trials == 0:
         return  # only create the study and queue its plan, for `unitsearch worker`s elsewhere
+    status = plan_status(st, sp)
+    workers, why = cap_workers(workers, status.total - status.done)
+    if why:
+        console.print(why, highlight=False)
+        set_cpu_threads(threads, workers=workers)  # the cores are shared by fewer processes
     if workers == 1:
         _run_here(st, ctx, n_trials, timeout)
     else:
@@ -138,19 +152,16 @@ def planned(sp: SearchSpace) -> str:
 
 
 def _run_here(st: optuna.Study, ctx: TrialContext, n_trials: int | None, timeout: float | None) -> None:
-    with _progress() as progress:
-        plan = progress.add_task("trials done", total=ctx.space.n_trials)
-        epoch = progress.add_task("current trial", total=None)
+    with LiveView(st, ctx.space, console=console) as live:
+        tag = tag_worker(0)
 
         def on_epoch(trial: optuna.Trial, m) -> None:
-            total = trial.user_attrs.get("config", {}).get("epochs")
-            unit = trial.user_attrs.get("preset") or trial.user_attrs.get("unit", "")
-            desc = f"trial {trial.number} {unit} seed {trial.user_attrs.get('seed')}: val err {m.val_error:.1f}%"
-            progress.update(epoch, completed=m.epoch, total=total, description=desc)
+            tag(trial, m)
+            live.refresh()
 
         ctx.on_epoch = on_epoch
         try:
-            work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done, total=s.total))
+            work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: live.refresh(force=True))
         except KeyboardInterrupt:
             console.print("interrupted: the running trial is recorded as failed; run the same command to resume")
             raise typer.Exit(130) from None
@@ -206,23 +217,17 @@ def _run_workers(url: str, st: optuna.Study, space: SearchSpace, commands: list[
     try:
         for cmd in commands:
             procs.append(subprocess.Popen(cmd, env=env))
-        with _progress() as progress:
-            plan = progress.add_task(f"trials done ({len(commands)} workers)", total=space.n_trials)
+        with LiveView(st, space, console=console, workers=len(commands)) as live:
             while not stop.is_set() and any(p.poll() is None for p in procs):
-                status = plan_status(st, space)
-                progress.update(plan, completed=status.done, total=status.total)
+                live.refresh()
                 stop.wait(1.0)
-            if not stop.is_set():
-                status = plan_status(st, space)
-                progress.update(plan, completed=status.done, total=status.total)
         if stop.is_set():
             _stop_workers(procs)
             raise typer.Exit(130)
     finally:
         signal.signal(signal.SIGINT, previous)
-    failed = [p.returncode for p in procs if p.returncode != 0]
-    if failed:
-        raise UserError(f"{len(failed)} of {len(procs)} workers exited with an error (exit codes {failed}); see their messages above")
+    status = plan_status(st, space)
+    check_workers(procs, done=status.done, total=status.total, console=console)
 
 
 def _stop_workers(procs: list[subprocess.Popen]) -> None:
@@ -244,6 +249,7 @@ def _stop_workers(procs: list[subprocess.Popen]) -> None:
             p.wait(timeout=10)
 
 
+@sigterm_as_interrupt
 def worker(
     storage: StorageOpt = DEFAULT_STORAGE,
     study: Annotated[str, typer.Option("--study", help="The study to join (created by `unitsearch run`).")] = "paper_ablations",
@@ -262,11 +268,13 @@ def worker(
 ) -> None:
     """Join an existing study from any machine and take trials until its plan is done."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    check_run_numbers(n_trials=n_trials, timeout=timeout, threads=threads)
     try:  # a Ctrl-C while joining takes nothing: it, too, ends the worker quietly
         st, space = join_study(storage, study, worker=worker_index)
         set_cpu_threads(threads)
         data = study_data(st, space, data)
         ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
+        ctx.on_epoch = tag_worker(worker_index)  # the live view of `run` shows who trains what
         if quiet:
             ran = work(st, ctx, n_trials=n_trials, timeout=timeout)
         else:

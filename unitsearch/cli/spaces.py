@@ -46,7 +46,7 @@ def show(
         rows.append({"factor": name, "kind": kind, "values": shown})
     for name, value in sp.train.items():
         rows.append({"factor": name, "kind": "train (fixed)", "values": str(value)})
-    cells = len(sp.cells()) if sp.is_grid else None
+    cells = sp.n_cells if sp.is_grid else None
     title = (
         f"{sp.name}: {sp.description}\nprofile {sp.profile}, seeds {sp.seeds}, sampler {sp.sampler['name']}, pruner {sp.pruner['name']}; "
         + (f"{cells} cells x {len(sp.seeds)} seeds = {sp.n_trials} trials" if sp.is_grid else f"{sp.n_trials} sampled trials")

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .. import limits
 from ..render import output_console, render, to_json
 from ..train import PROFILES, EpochMetrics, SingleRun, TrainResult, prepare_run, resolve_device, set_cpu_threads
 from .run import DeviceOpt
@@ -41,6 +42,8 @@ def train(
     The network, data sizes and recipe come from --profile; the options override them.
     With the same profile, settings and --seed it trains what a study's trial of that design and seed trains.
     """
+    if train_size is not None:
+        limits.whole("--train-size", train_size, 1, limits.MAX_TRAIN_SIZE)  # generated in memory before training
     dev = resolve_device(device)
     # Before any torch work: more threads than this process's share of the cores makes small ops crawl.
     set_cpu_threads(threads)

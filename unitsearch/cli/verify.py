@@ -7,6 +7,7 @@ from typing import Annotated
 import optuna
 import typer
 
+from .. import limits
 from ..report import load_report
 from ..search import DEFAULT_STORAGE, join_study, study_data
 from ..search.verify import VERIFY_FIRST_SEED, verify_space
@@ -35,6 +36,9 @@ def verify(
     best, and its paired tests compare each design with the reference.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    limits.whole("--seeds", seeds, 2, 1000)
+    limits.whole("--first-seed", first_seed, 0, limits.MAX_SEED - seeds)  # every fresh seed fits 64 bits
+    limits.whole("--top", top, 1, 1000)
     st, space = join_study(storage, study)  # names the studies there if STUDY is not one of them
     data = study_data(st, space)  # the re-runs train on the study's data
     ranked = [r for r in load_report(storage, study).rows if r.rank is not None]  # best first

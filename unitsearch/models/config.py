@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .. import limits
 from ..errors import UserError
 
 __all__ = ["Arch", "Downsample", "IMAGENET_DEPTHS", "ResNetConfig", "Stage", "parse_arch"]
@@ -95,6 +96,7 @@ class ResNetConfig:
     def __post_init__(self) -> None:
         arch = parse_arch(self.arch)
         object.__setattr__(self, "arch", arch)
+        limits.check_network(self.depth, self.width, bottleneck=self.bottleneck, num_classes=self.num_classes)
         if arch is Arch.IMAGENET:
             if self.depth not in IMAGENET_DEPTHS:
                 raise UserError(f"depth {self.depth} is not valid for the imagenet arch; allowed: {', '.join(map(str, IMAGENET_DEPTHS))}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import limits
 from ..units import Op, ShortcutKind, UnitSpec
 from .config import Arch, Downsample, ResNetConfig
 from .layers import Gate, ScaledDropout, ZeroPadShortcut, conv1x1, conv3x3, make_ops
@@ -206,6 +207,7 @@ def count_params(model: nn.Module) -> int:
 
 def count_macs(model: nn.Module, image_size: int = 32) -> int:
     """Multiply-accumulates of the convolutions and the head for one image."""
+    limits.check_image(image_size, max((m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)), default=1) // 4 or 1)
     total = 0
 
     def hook(m: nn.Module, _inp, out: torch.Tensor) -> None:

@@ -14,7 +14,7 @@ from .cost import cost_ledger
 from .export import format_report, leaderboard_rows, print_report, report_to_dict
 from .factors import factor_effects, param_importance
 from .leaderboard import DesignRow, build_leaderboard, placement
-from .plots import errors_figure, factors_figure, learning_curves_figure, mean_curve, write_plots
+from .plots import PLOT_FILES, errors_figure, factors_figure, learning_curves_figure, mean_curve, write_plots
 from .stats import ALPHA, CONFIDENCE, Paired, Summary, holm, paired_test, summarize
 from .verdict import Verdict, make_verdict
 
@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_STORAGE",
     "DesignRow",
     "Metric",
+    "PLOT_FILES",
     "Paired",
     "Report",
     "Summary",

@@ -24,7 +24,6 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -34,6 +33,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ..errors import UserError
 from ..units import UnitSpec, preset_name
+from ..urls import driver_hint, redact, refuse_ephemeral, require_existing, scrub
 
 __all__ = ["Metric", "TrialRecord", "CONTEXT_KEYS", "safe_url", "open_storage", "study_names", "design_label", "collect_trials"]
 
@@ -84,11 +84,8 @@ class TrialRecord:
 
 
 def safe_url(url: str) -> str:
-    """The storage URL with any password masked, for messages and reports."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "<storage>" if "@" in url else url
+    """The storage URL with its password and secret query parameters masked, for messages and reports."""
+    return redact(url)
 
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:
@@ -98,12 +95,8 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise UserError(f"bad storage URL {shown!r}; expected e.g. sqlite:///studies.db or postgresql://user@host/db") from None
-    if parsed.get_backend_name() == "sqlite":
-        db = parsed.database or ""
-        if db in ("", ":memory:") or db.startswith("file:"):
-            raise UserError(f"storage {shown} is not a database file; expected e.g. sqlite:///studies.db")
-        if not Path(db).is_file():
-            raise UserError(f"no storage at {shown}: file {db} does not exist")
+    refuse_ephemeral(parsed, shown)
+    require_existing(parsed, shown)
     if parsed.get_backend_name() == "sqlite":
         kwargs = {"connect_args": {"timeout": 30}}  # a writer holds the lock only while it commits: wait
     else:
@@ -114,12 +107,12 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         return optuna.storages.RDBStorage(
             parsed.render_as_string(hide_password=False), engine_kwargs=kwargs, skip_table_creation=True
         )
+    except ImportError as e:  # Optuna re-raises the driver's ModuleNotFoundError as a plain ImportError
+        raise UserError(driver_hint(getattr(e.__cause__, "name", None) or e.name, shown)) from None
     except Exception as e:  # noqa: BLE001  (driver, schema or connection errors become one line)
         cause = getattr(e, "orig", None) or e.__cause__ or e
         first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        if parsed.password:
-            first = first.replace(parsed.password, "***")
-        raise UserError(f"cannot read Optuna studies from {shown}: {first}") from None
+        raise UserError(f"cannot read Optuna studies from {shown}: {scrub(first, parsed)}") from None
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:

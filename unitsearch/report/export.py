@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
-from ..render import Format, output_console, render, to_json, to_text
+from ..render import Format, output_console, render, safe_text, to_json, to_text
 from .build import Report
 from .factors import FACTORS
 from .leaderboard import DesignRow
@@ -134,11 +136,14 @@ def _p(p: float | None) -> str:
 
 def _display_row(row: DesignRow, report: Report) -> dict[str, Any]:
     s = row.summary
-    err = _num(s.mean) + (f" ± {s.ci_half:.2f}" if s.ci_half is not None else "")
+    err = _num(s.mean)
+    if s.ci_low is not None and s.ci_high is not None and s.mean is not None:
+        symmetric = math.isclose(s.mean - s.ci_low, s.ci_high - s.mean, abs_tol=5e-3)
+        err += f" ± {s.ci_half:.2f}" if symmetric else f" ({s.ci_low:.2f} to {s.ci_high:.2f})"  # clipped to [0, 100]
     paper = "fail" if row.paper_fails else _num(row.paper_error)
     base = report.baseline or "baseline"
     b = row.vs_baseline
-    out = {"#": row.rank, "tie": row.mark, "preset": row.preset or "", "h": row.h, "branch": row.branch, "f": row.f}
+    out = {"#": row.rank, "tie": row.mark, "design": row.design, "h": row.h, "branch": row.branch, "f": row.f}
     out.update({k: row.context[k] for k in report.varying})
     out.update(
         {
@@ -206,13 +211,23 @@ def _markdown(report: Report) -> str:
     return "\n".join(parts)
 
 
+# The terminal table leaves these out, first to last, until it fits: the unit's parts and the
+# varying context are in the design's name already; the rest are details that the markdown,
+# CSV and JSON exports (and a wide terminal) keep. Design names are never cut or wrapped.
+NARROW_DROP = ("h", "branch", "f", "train loss", "median", "params", "p (Holm)", "paper", "seeds c/p/d", "epochs saved")
+WHOLE = ("design", "level")
+
+
 def print_report(report: Report, console: Console | None = None) -> None:
     """The report as Rich tables and the verdict, on ``console``."""
     console = console or output_console()
+    base = f"Δ vs {report.baseline or 'baseline'}"
+    drop = [*NARROW_DROP[:3], *report.varying, *NARROW_DROP[3:]]
+    drop.insert(drop.index("paper"), base)
     for title, rows in _sections(report):
         if rows:
-            render(rows, Format.TABLE, title=title, console=console)
-    console.print(f"[bold]Verdict.[/bold] {report.verdict.text}", highlight=False)
+            render(rows, Format.TABLE, title=title, console=console, drop_order=drop, whole=WHOLE)
+    console.print(Text.assemble(("Verdict.", "bold"), " ", safe_text(report.verdict.text)))
 
 
 def format_report(report: Report, fmt: Format | str = Format.TABLE) -> str:

@@ -26,7 +26,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.importance import BaseImportanceEvaluator, PedAnovaImportanceEvaluator
 
 from .leaderboard import DesignRow
-from .stats import summarize
+from .stats import ERROR_BOUNDS, summarize
 
 __all__ = ["FACTORS", "IMPORTANCE_FACTORS", "factor_effects", "param_importance"]
 
@@ -53,7 +53,7 @@ def factor_effects(rows: Sequence[DesignRow]) -> dict[str, list[dict[str, Any]]]
                 levels.setdefault(_level(row, factor), []).append(row)
         entries = []
         for level, members in levels.items():
-            s = summarize([e for r in members for e in r.errors.values()])
+            s = summarize([e for r in members for e in r.errors.values()], bounds=ERROR_BOUNDS)
             entries.append(
                 {
                     "level": level,

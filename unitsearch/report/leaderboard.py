@@ -21,7 +21,7 @@ from typing import Any
 
 from ..units import PRESETS, UnitSpec
 from .collect import CONTEXT_KEYS, TrialRecord
-from .stats import ALPHA, Paired, Summary, holm, paired_test, summarize
+from .stats import ALPHA, ERROR_BOUNDS, Paired, Summary, holm, paired_test, summarize
 
 __all__ = ["DesignRow", "build_leaderboard", "placement"]
 
@@ -122,7 +122,7 @@ def _row(design: str, recs: list[TrialRecord]) -> DesignRow:
         context=first.context,
         records=recs,
         errors=errors,  # type: ignore[arg-type]
-        summary=summarize([r.error for r in used]),  # type: ignore[misc]
+        summary=summarize([r.error for r in used], bounds=ERROR_BOUNDS),  # type: ignore[misc]
         params=next((r.params for r in recs if r.params is not None), None),
         final_train_loss=_mean([r.final_train_loss for r in used]),
         counts=counts,

@@ -23,7 +23,7 @@ from .build import Report
 from .factors import FACTORS
 from .leaderboard import DesignRow
 
-__all__ = ["mean_curve", "learning_curves_figure", "errors_figure", "factors_figure", "write_plots"]
+__all__ = ["mean_curve", "learning_curves_figure", "errors_figure", "factors_figure", "write_plots", "PLOT_FILES"]
 
 _FAIL_LINE = 20.0  # the paper's "fail": error above 20% (Table 1 note)
 
@@ -117,6 +117,9 @@ def factors_figure(report: Report) -> Figure:
         ax.set_xticks(x, [e["level"] for e in entries], rotation=60, ha="right", fontsize=7)
         ax.set(title=f"by {factor}", ylabel="mean error %")
     return fig
+
+
+PLOT_FILES = ("learning_curves.png", "errors.png", "factors.png")  # what write_plots saves
 
 
 def write_plots(report: Report, directory: str | Path) -> list[Path]:

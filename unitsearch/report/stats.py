@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["Summary", "Paired", "summarize", "paired_test", "holm", "ALPHA", "CONFIDENCE"]
+__all__ = ["Summary", "Paired", "summarize", "paired_test", "holm", "ALPHA", "CONFIDENCE", "ERROR_BOUNDS"]
 
 ALPHA = 0.05  # significance level of every test in the report
 CONFIDENCE = 0.95  # level of every confidence interval
@@ -41,8 +41,11 @@ def _t_half(std: float, n: int, confidence: float) -> float:
     return float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
 
 
-def summarize(values: Sequence[float], *, confidence: float = CONFIDENCE) -> Summary:
-    """Mean, median and the t interval ``mean ± t_{n-1} * s / sqrt(n)``."""
+ERROR_BOUNDS = (0.0, 100.0)  # an error rate in percent: an interval reaching past these claims the impossible
+
+
+def summarize(values: Sequence[float], *, confidence: float = CONFIDENCE, bounds: tuple[float, float] | None = None) -> Summary:
+    """Mean, median and the t interval ``mean ± t_{n-1} * s / sqrt(n)``, clipped to ``bounds`` if given."""
     x = np.asarray(values, dtype=float)
     n = int(x.size)
     if n == 0:
@@ -52,7 +55,10 @@ def summarize(values: Sequence[float], *, confidence: float = CONFIDENCE) -> Sum
         return Summary(n, mean, median, None, None, None)
     std = float(x.std(ddof=1))
     half = _t_half(std, n, confidence)
-    return Summary(n, mean, median, std, mean - half, mean + half)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(bounds[0], low), min(bounds[1], high)
+    return Summary(n, mean, median, std, low, high)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from optuna.trial import TrialState
 
 from ..errors import UserError
 from ..train import get_profile
+from .experiment import describe, experiment
+from .failures import record_failures
 from .objective import Objective, TrialContext, make_pruner, make_sampler
 from .plan import PlanStatus, advance, enqueue_plan, plan_status
 from .space import SearchSpace, space_from_dict
@@ -75,16 +77,12 @@ def _study(storage, name: str, space: SearchSpace, *, create: bool, worker: int 
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
 
 
-def _describe(profile: str, train: dict, data: str) -> str:
-    text = f"profile {profile}, data {data}"
-    return f"{text}, train overrides {train}" if train else text
-
-
 def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "original", data: str | None = None) -> tuple[optuna.Study, int]:
     """Create or resume the study, store its space, and queue the (cell, seed) pairs it lacks.
 
     ``data`` is the dataset its trials train on (None: the profile's). A study is resumed
-    only with the profile, training overrides and data its trials were trained with: a
+    only with the profile, training settings (under ``[train]`` or fixed in ``[factors]``),
+    fixed network factors and data its trials were trained with (:mod:`.experiment`): a
     leaderboard that mixed two of them would compare designs across experiments.
 
     Returns:
@@ -95,11 +93,11 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     study = _study(storage, name, space, create=True)
     old = study.user_attrs.get("space")
     if old is not None:
-        before = (old["profile"], old.get("train") or {}, study.user_attrs.get("data", data))
-        now = (space.profile, space.train, data)
+        before = experiment(old, study.user_attrs.get("data", data))
+        now = experiment(space.to_dict(), data)
         if before != now:
             raise UserError(
-                f"study {name!r} in {redact(url)!r} was trained with {_describe(*before)}; this run asks for {_describe(*now)}. "
+                f"study {name!r} in {redact(url)!r} was trained with {describe(before)}; this run asks for {describe(now)}. "
                 "Resume it with the same settings, or start a new study with --study NAME"
             )
     study.set_user_attr("space", space.to_dict())
@@ -116,7 +114,7 @@ def join_study(url: str, name: str, *, worker: int | None = 0) -> tuple[optuna.S
     ``worker`` is this worker's index among those ``run`` started (its sampler seed, see
     :func:`make_sampler`); None for a worker started on its own.
     """
-    storage = open_storage(url)
+    storage = open_storage(url, must_exist=True)  # a mistyped path must not become an empty database
     try:
         summaries = optuna.get_all_study_names(storage)
     except Exception as e:  # noqa: BLE001  (the storage says why in one line)
@@ -221,7 +219,7 @@ def work(
     start, ran = time.monotonic(), 0
     space = ctx.space
     with _Interrupts() as interrupts:
-        objective = interrupts.guard(Objective(ctx, stop=interrupts.stop))
+        objective = interrupts.guard(record_failures(Objective(ctx, stop=interrupts.stop)))
         while n_trials is None or ran < n_trials:
             interrupts.check()
             if timeout is not None and time.monotonic() - start >= timeout:

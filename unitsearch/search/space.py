@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,8 +132,13 @@ class SearchSpace:
         if not self.is_grid:
             n = int(self.sampler["n_trials"]) * (len(self.race_seeds) if self.is_race else 1)
         else:
-            n = len(self.cells()) * len(self.race_seeds if self.is_race else self.seeds)
+            n = self.n_cells * len(self.race_seeds if self.is_race else self.seeds)
         return min(n, int(self.plan.get("max_trials") or n))
+
+    @property
+    def n_cells(self) -> int:
+        """Cells of the grid, from the lengths of the factor lists (the grid is not built)."""
+        return math.prod(len(v) for v in self.choices.values())
 
     def unit_of(self, values: dict[str, Any]) -> UnitSpec:
         """The unit spec that a cell's (or a sampled trial's) factor values name."""
@@ -289,6 +295,9 @@ def parse_space(text: str, path: str) -> SearchSpace:
     unknown = sorted(set(data) - set(_TOP_KEYS))
     if unknown:
         raise UserError(f"{_where(path, unknown[0])} is unknown; allowed: {', '.join(_TOP_KEYS)}")
+    from .validate import check_space, check_tables  # it builds samplers and pruners, which import this module
+
+    check_tables(data, path)
     profile = data.get("profile", "cpu")
     if profile not in PROFILES:
         raise UserError(f"{_where(path, 'profile')}: unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
@@ -326,6 +335,7 @@ def parse_space(text: str, path: str) -> SearchSpace:
     if not space.is_grid and not isinstance(space.sampler.get("n_trials"), int):
         raise UserError(f"{_where(path, 'sampler.n_trials')}: a {space.sampler['name']} sampler needs n_trials (an integer)")
     _check(space)
+    check_space(space)
     return space
 
 
@@ -343,17 +353,31 @@ def list_spaces() -> list[str]:
     return sorted(p.name[: -len(".toml")] for p in _builtin_dir().iterdir() if p.name.endswith(".toml"))
 
 
+def read_space_text(path: Path) -> str:
+    """A space file's text: UTF-8, with or without a byte-order mark (editors on Windows write one)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"search space file {str(path)!r} cannot be read: {e.strerror or type(e).__name__}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UserError(f"search space {path.name}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); save it as UTF-8") from None
+
+
 def load_space(name_or_path: str) -> SearchSpace:
     """A space by built-in name (``paper_ablations``) or by file path."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
+        if p.is_dir():
+            raise UserError(f"search space {name_or_path!r} is a folder; give a .toml file or a built-in space: {', '.join(list_spaces())}")
         if not p.is_file():
             raise UserError(f"search space file {name_or_path!r} does not exist; built-in spaces: {', '.join(list_spaces())}")
-        return parse_space(p.read_text(), str(p))
+        return parse_space(read_space_text(p), str(p))
     ref = _builtin_dir() / f"{name_or_path}.toml"
     if not ref.is_file():
         raise UserError(f"unknown search space {name_or_path!r}; allowed: {', '.join(list_spaces())} or a path to a .toml file")
-    return parse_space(ref.read_text(), f"{name_or_path}.toml")
+    return parse_space(read_space_text(ref), f"{name_or_path}.toml")
 
 
 def space_from_dict(d: dict[str, Any]) -> SearchSpace:

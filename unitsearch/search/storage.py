@@ -21,6 +21,7 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from ..errors import UserError
+from ..urls import driver_hint, redact, refuse_ephemeral, require_existing, scrub
 
 __all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "check_url", "heartbeat_settings"]
 
@@ -32,14 +33,6 @@ HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats ($UNITSE
 GRACE_PERIOD = 30  # a trial silent this long is stale: its worker is gone ($UNITSEARCH_GRACE_PERIOD)
 SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock instead of failing
 _SCHEMES = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB (psycopg), mysql+pymysql://..."
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not even parseable: show no part of it that could hold a secret
-        return url.split("://", 1)[0] + "://..." if "://" in url else "<storage URL>"
 
 
 def heartbeat_settings() -> tuple[int, int]:
@@ -60,13 +53,14 @@ def heartbeat_settings() -> tuple[int, int]:
 
 
 def check_url(url: str) -> sqlalchemy.engine.URL:
-    """Parse a storage URL; PostgreSQL goes through psycopg (version 3)."""
+    """Parse a storage URL; PostgreSQL goes through psycopg (version 3); SQLite in memory is refused."""
     try:
         parsed = make_url(url)
     except Exception:
         raise UserError(f"bad storage URL {redact(url)!r}; expected one of: {_SCHEMES}") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql", "mysql"):
         raise UserError(f"unsupported storage {parsed.get_backend_name()!r} in {redact(url)!r}; expected one of: {_SCHEMES}")
+    refuse_ephemeral(parsed, redact(url))
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -81,14 +75,22 @@ def _engine_kwargs(url: sqlalchemy.engine.URL) -> dict:
     return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
 
 
-def open_storage(url: str = DEFAULT_STORAGE, *, heartbeat: bool = True, max_retry: int = 3) -> optuna.storages.RDBStorage:
+def open_storage(
+    url: str = DEFAULT_STORAGE, *, heartbeat: bool = True, max_retry: int = 3, must_exist: bool = False
+) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage for ``url``, with heartbeats and retry of stale trials.
+
+    A SQLite database in memory is refused (workers cannot share it, and it dies with the
+    process). ``must_exist``: a missing SQLite file is an error instead of a new, empty study
+    database (for workers joining a study that should be there).
 
     Raises:
         UserError: The URL is malformed, its driver is missing, or the database
             cannot be reached; the message shows the URL without its password.
     """
     parsed = check_url(url)
+    if must_exist:
+        require_existing(parsed, redact(url))
     kwargs = {}
     if heartbeat:
         interval, grace = heartbeat_settings()
@@ -99,12 +101,12 @@ def open_storage(url: str = DEFAULT_STORAGE, *, heartbeat: bool = True, max_retr
         }
     try:
         storage = optuna.storages.RDBStorage(parsed.render_as_string(hide_password=False), engine_kwargs=_engine_kwargs(parsed), **kwargs)
-    except ModuleNotFoundError as e:
-        raise UserError(f"the driver for {redact(url)!r} is not installed ({e.name}); pip install 'psycopg[binary]'") from None
+    except ImportError as e:  # Optuna re-raises the driver's ModuleNotFoundError as a plain ImportError
+        raise UserError(driver_hint(getattr(e.__cause__, "name", None) or e.name, repr(redact(url)))) from None
     except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
         cause = getattr(e, "orig", None) or e.__cause__ or e
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        raise UserError(f"cannot open storage {redact(url)!r}: {_scrub(first, parsed)}") from None
+        raise UserError(f"cannot open storage {redact(url)!r}: {scrub(first, parsed)}") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         # WAL lets readers (`report`) run while a worker writes; it is a property of the file.
         with storage.engine.connect() as conn:
@@ -126,6 +128,3 @@ def _lock_on_begin(engine: sqlalchemy.engine.Engine) -> None:
     """
     sqlalchemy.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
 
-
-def _scrub(text: str, url: sqlalchemy.engine.URL) -> str:
-    return text.replace(url.password, "***") if url.password else text

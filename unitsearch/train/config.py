@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import limits
 from ..errors import UserError
 
 __all__ = ["Schedule", "Warmup", "TrainConfig", "Profile", "PROFILES", "get_profile", "apply_overrides"]
@@ -61,13 +63,18 @@ class TrainConfig:
                 setattr(self, name, _as_int(getattr(self, name)))
             for name in _FLOATS:
                 setattr(self, name, float(getattr(self, name)))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise UserError(f"bad train setting: {e}") from None
-        for name in ("epochs", "batch_size", "eval_batch_size", "check_every"):
-            if int(getattr(self, name)) < 1:
-                raise UserError(f"train config {name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise UserError(f"train config lr must be > 0, got {self.lr}")
+        for name, (low, high) in _INT_RANGES.items():
+            limits.whole(f"train config {name}", getattr(self, name), low, high)
+        for name, (low, high, low_open, high_open) in _FLOAT_RANGES.items():
+            limits.number(f"train config {name}", getattr(self, name), low, high, low_open=low_open, high_open=high_open)
+        for m in self.milestones:
+            limits.number("train config milestones (fractions of training)", m, 0.0, 1.0)
+        for name in ("nesterov", "augment", "channels_last", "bf16"):
+            value = getattr(self, name)
+            if not isinstance(value, bool) and not (value is None and name in ("channels_last", "bf16")):
+                raise UserError(f"train config {name} must be true or false, got {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -80,10 +87,34 @@ _INTS = ("epochs", "batch_size", "warmup_iters", "check_every", "seed", "eval_ba
 _FLOATS = ("lr", "momentum", "weight_decay", "warmup_lr", "divergence_factor")
 
 
+# Bounds before any tensor is allocated (unitsearch.limits); the seed fits a signed 64-bit integer.
+_INT_RANGES = {
+    "epochs": (1, limits.MAX_EPOCHS),
+    "batch_size": (1, limits.MAX_BATCH),
+    "eval_batch_size": (1, limits.MAX_BATCH),
+    "check_every": (1, 10**6),
+    "warmup_iters": (0, 10**9),
+    "seed": (0, limits.MAX_SEED),
+}
+# (low, high, low open, high open); a learning rate of 1e4 already diverges in one step.
+_FLOAT_RANGES = {
+    "lr": (0.0, 1e4, True, False),
+    "momentum": (0.0, 1.0, False, True),
+    "weight_decay": (0.0, 1.0, False, False),
+    "warmup_lr": (0.0, 1e4, True, False),
+    "divergence_factor": (1.0, 1e12, True, False),
+}
+
+
 def _as_int(value: Any) -> int:
-    if isinstance(value, bool) or float(value) != int(float(value)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"expected a whole number, got {value!r}")
-    return int(float(value))
+    if isinstance(value, int):
+        return value  # exact: a float round trip would change a seed above 2**53
+    x = float(value)
+    if not math.isfinite(x) or x != int(x):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(x)
 
 
 @dataclass(frozen=True)

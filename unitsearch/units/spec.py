@@ -59,6 +59,7 @@ _ARITY = {
 _ALLOWED_H = ", ".join(
     ["identity", "scale(lambda[,lambda_F])", "exclusive_gate(b_g)", "shortcut_gate(b_g)", "conv1x1", "dropout(p)"]
 )
+_FLOAT32_MAX = 3.4028234663852886e38
 _H_RE = re.compile(r"^([a-z_0-9]+)(?:\(([^()]*)\))?$")
 
 
@@ -86,8 +87,10 @@ class Shortcut:
         lo, hi = _ARITY[kind]
         if not lo <= len(params) <= hi:
             raise SpecError(f"shortcut {kind.value!r} takes {lo}..{hi} numbers, got {len(params)}; allowed: {_ALLOWED_H}")
-        if any(not math.isfinite(p) for p in params):
-            raise SpecError(f"shortcut {kind.value!r} needs finite numbers, got {params}")
+        if any(not math.isfinite(p) or abs(p) > _FLOAT32_MAX for p in params):
+            # A constant beyond float32 becomes inf in the network's tensors (a gate's bias, a scale).
+            shown = ", ".join(f"{p:g}" for p in params)
+            raise SpecError(f"shortcut {kind.value!r} needs finite numbers within ±3.4e38 (float32), got ({shown})")
         if kind is ShortcutKind.DROPOUT and not 0.0 <= params[0] < 1.0:
             raise SpecError(f"dropout p must be in [0, 1), got {params[0]}")
         # Normalise so that equal networks have equal specs.

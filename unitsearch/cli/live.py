@@ -1,0 +1,226 @@
+"""The live view of a run: progress with the time left, what each worker trains, who leads.
+
+Like Ray Tune's status table, it is read from the study itself, so it shows local
+workers and workers on other machines alike: a running trial's ``curve`` grows by one
+entry per epoch, and its ``worker`` attribute (set at its first epoch) says who trains it.
+On a terminal it is a Rich ``Live`` display; anywhere else (a log file, a CI job) it
+prints one line per event (a trial started, finished or failed) so logs stay readable.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ..render import safe_text
+from ..report.collect import collect_trials
+from ..search import SearchSpace, plan_status
+
+__all__ = ["Running", "Snapshot", "snapshot", "render_snapshot", "LiveView", "tag_worker", "WORKER_ATTR"]
+
+WORKER_ATTR = "worker"  # trial user attribute: which worker trains it ("worker 0", or host:pid)
+TOP = 5  # leading designs shown
+
+
+def tag_worker(index: int | None) -> Callable[[optuna.Trial, Any], None]:
+    """An ``on_epoch`` hook that records, once per trial, which worker trains it."""
+    label = f"worker {index}" if index is not None else f"{socket.gethostname()}:{os.getpid()}"
+
+    def hook(trial: optuna.Trial, m: Any) -> None:
+        if getattr(m, "epoch", 1) == 1:
+            trial.set_user_attr(WORKER_ATTR, label)
+
+    return hook
+
+
+@dataclass(frozen=True)
+class Running:
+    """One trial in training."""
+
+    number: int
+    worker: str
+    design: str
+    seed: int | None
+    epoch: int
+    epochs: int | None
+    val_error: float | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The run at one moment."""
+
+    done: int
+    total: int
+    failed: int
+    running: list[Running]
+    top: list[tuple[str, float, int]]  # (design, mean error over its seeds so far, seeds)
+    eta_seconds: float | None
+    finished: dict[int, tuple[str, int | None, str, float | None]] = field(default_factory=dict)  # number -> (design, seed, status, error)
+
+
+def _design(attrs: dict[str, Any]) -> str:
+    return str(attrs.get("preset") or attrs.get("unit") or "?")
+
+
+def snapshot(study: optuna.Study, space: SearchSpace, *, workers: int = 1, top: int = TOP) -> Snapshot:
+    """Read the study once and summarise it for the view."""
+    trials = study.get_trials(deepcopy=False)
+    status = plan_status(study, space)
+    running = []
+    for t in trials:
+        if t.state is not TrialState.RUNNING or "unit" not in t.user_attrs:
+            continue
+        a = t.user_attrs
+        curve = a.get("curve") or []
+        last = curve[-1] if curve and isinstance(curve[-1], dict) else {}
+        config = a.get("config") if isinstance(a.get("config"), dict) else {}
+        running.append(
+            Running(
+                number=t.number, worker=str(a.get(WORKER_ATTR) or f"trial {t.number}"), design=_design(a), seed=a.get("seed"),
+                epoch=int(last.get("epoch", 0)), epochs=config.get("epochs"), val_error=last.get("val_error"),
+            )
+        )
+    running.sort(key=lambda r: (r.worker, r.number))
+    records, _ = collect_trials(trials)
+    groups: dict[str, list[float]] = {}
+    for r in records:
+        if r.used and r.error is not None:
+            groups.setdefault(r.design, []).append(r.error)
+    leaders = sorted(((d, sum(e) / len(e), len(e)) for d, e in groups.items()), key=lambda x: (x[1], x[0]))[:top]
+    walls = [float(t.user_attrs.get("wall_seconds") or 0.0) for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    walls = [w for w in walls if w > 0]
+    left = max(0, status.total - status.done)
+    eta = None
+    if walls and left:
+        # Trials left x the mean trial time, shared by the workers; less what the running ones did already.
+        eta = left * (sum(walls) / len(walls)) / max(1, workers)
+    elif not left:
+        eta = 0.0
+    finished = {
+        t.number: (_design(t.user_attrs), t.user_attrs.get("seed"), str(t.user_attrs.get("status") or t.state.name.lower()),
+                   t.value if t.value is not None and math.isfinite(t.value) else None)
+        for t in trials
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and "unit" in t.user_attrs
+    }
+    return Snapshot(status.done, status.total, status.failed, running, leaders, eta, finished)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}%"
+
+
+def render_snapshot(snap: Snapshot, *, elapsed: float | None = None) -> Group:
+    """The view: a progress line, one row per worker in training, the leading designs."""
+    bar_width = 30
+    filled = int(bar_width * snap.done / snap.total) if snap.total else bar_width
+    head = Text.assemble(
+        ("trials ", "bold"), f"{snap.done}/{snap.total} done ", ("█" * filled + "░" * (bar_width - filled), "green"),
+        f" {len(snap.running)} training",
+        *([(f" {snap.failed} failed (queued again)", "yellow")] if snap.failed else []),
+        f" · elapsed {_duration(elapsed)}" if elapsed is not None else "",
+        f" · ETA {_duration(snap.eta_seconds)}",
+    )
+    parts: list[Any] = [head]
+    if snap.running:
+        table = Table(title=Text("training now"), title_justify="left", expand=False)
+        for name, justify in (("worker", "left"), ("design", "left"), ("seed", "right"), ("epoch", "right"), ("val error", "right")):
+            table.add_column(name, justify=justify, no_wrap=name == "design")
+        for r in snap.running:
+            epoch = f"{r.epoch}/{r.epochs}" if r.epochs else str(r.epoch)
+            table.add_row(Text(safe_text(r.worker)), Text(safe_text(r.design)), str(r.seed if r.seed is not None else ""), epoch, _pct(r.val_error))
+        parts.append(table)
+    if snap.top:
+        table = Table(title=Text("leading designs (mean over seeds so far)"), title_justify="left", expand=False)
+        for name, justify in (("#", "right"), ("design", "left"), ("mean error", "right"), ("seeds", "right")):
+            table.add_column(name, justify=justify, no_wrap=name == "design")
+        for i, (design, mean, n) in enumerate(snap.top, 1):
+            table.add_row(str(i), Text(safe_text(design)), _pct(mean), str(n))
+        parts.append(table)
+    return Group(*parts)
+
+
+def _events(before: Snapshot | None, now: Snapshot) -> list[str]:
+    """One line per change between two snapshots: trials started, finished, failed."""
+    lines = []
+    seen_running = {r.number for r in before.running} if before else set()
+    seen_finished = set(before.finished) if before else set(now.finished)
+    for r in now.running:
+        if r.number not in seen_running:
+            who = r.worker if r.worker != f"trial {r.number}" else f"trial {r.number}"
+            lines.append(f"{who}: training {r.design} seed {r.seed}" + (f" (trial {r.number})" if who != f"trial {r.number}" else ""))
+    for number in sorted(set(now.finished) - seen_finished):
+        design, seed, status, error = now.finished[number]
+        err = f", val error {error:.2f}%" if error is not None and status != "failed" else ""
+        lines.append(f"trial {number} {status}: {design} seed {seed}{err}; {now.done}/{now.total} done, ETA {_duration(now.eta_seconds)}")
+    return lines
+
+
+class LiveView:
+    """``with LiveView(study, space, console=c) as view: ... view.refresh()``.
+
+    Args:
+        study: The study being trained.
+        space: Its space (for the plan's size).
+        console: Where to draw; not a terminal means one plain line per event.
+        workers: How many workers share the remaining trials (for the time left).
+        min_interval: Seconds between two reads of the study (an epoch can be shorter).
+    """
+
+    def __init__(self, study: optuna.Study, space: SearchSpace, *, console: Console, workers: int = 1, min_interval: float = 1.0) -> None:
+        self.study, self.space, self.console, self.workers = study, space, console, workers
+        self.min_interval = min_interval
+        self.last: Snapshot | None = None
+        self._read_at = -math.inf
+        self._start = time.monotonic()
+        self._live: Live | None = None
+
+    def __enter__(self) -> LiveView:
+        if self.console.is_terminal:
+            self._live = Live(console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        self.refresh(force=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.refresh(force=True)
+        finally:
+            if self._live is not None:
+                self._live.__exit__(None, None, None)
+
+    def refresh(self, *_: Any, force: bool = False) -> None:
+        """Read the study (at most every ``min_interval`` seconds) and redraw or log what changed."""
+        now = time.monotonic()
+        if not force and now - self._read_at < self.min_interval:
+            return
+        self._read_at = now
+        snap = snapshot(self.study, self.space, workers=self.workers)
+        if self._live is not None:
+            self._live.update(render_snapshot(snap, elapsed=now - self._start))
+        else:
+            for line in _events(self.last, snap):
+                self.console.print(Text(safe_text(line)), soft_wrap=True)
+        self.last = snap

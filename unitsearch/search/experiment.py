@@ -1,0 +1,58 @@
+"""What makes two runs one experiment: the settings that shape every trial's training.
+
+A study is resumed only when these are equal, because its leaderboard and its paired
+tests compare trials as if they were trained alike. A setting counts wherever the space
+file gives it: ``lr = 0.05`` under ``[factors]`` shapes training exactly as it does under
+``[train]``. A factor listed with several values is not in here: each value is part of a
+cell's key, so adding a value adds cells instead of mixing results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..train import TrainConfig
+
+__all__ = ["experiment", "describe"]
+
+_TRAIN = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed"}
+_NET = ("depth", "width", "bottleneck")
+
+
+def _same_number(value: Any) -> Any:
+    """``2`` and ``2.0`` train the same network: compare them as one value."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def experiment(space: dict[str, Any], data: str) -> dict[str, Any]:
+    """The settings of a stored space (``SearchSpace.to_dict()``) that every trial is trained with.
+
+    Returns:
+        ``{"profile", "data", "train", "network"}``: ``train`` merges ``[train]`` with the
+        fixed and ranged training factors, ``network`` holds the fixed depth, width and
+        bottleneck factors.
+    """
+    factors = space.get("factors") or {}
+    train = {k: _same_number(v) for k, v in (space.get("train") or {}).items()}
+    network = {}
+    for name, value in factors.items():
+        if isinstance(value, list):
+            continue  # part of each cell's key
+        if name in _TRAIN:
+            train[name] = value if isinstance(value, dict) else _same_number(value)
+        elif name in _NET:
+            network[name] = _same_number(value)
+    return {"profile": space.get("profile"), "data": data, "train": train, "network": network}
+
+
+def describe(settings: dict[str, Any]) -> str:
+    """One phrase: ``profile cpu, data synthetic, train overrides {'lr': 0.05}``."""
+    text = f"profile {settings['profile']}, data {settings['data']}"
+    if settings["train"]:
+        text += f", train overrides {settings['train']}"
+    if settings["network"]:
+        text += f", network {settings['network']}"
+    return text
