@@ -19,6 +19,7 @@ line that names the file and the key, before a network is built or a trial queue
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 from typing import Any
 
@@ -133,13 +134,12 @@ def _check_network(space: SearchSpace) -> None:
                 raise UserError(f"{_where(space.path, 'factors.' + name)}: {e}") from None
     from ..models.resnet import ResNetConfig
 
-    for depth in _levels(space, "depth", profile.depth):
-        for width in _levels(space, "width", profile.width):
-            for bottleneck in _levels(space, "bottleneck", profile.bottleneck):
-                try:
-                    ResNetConfig(depth=int(depth), width=int(width), bottleneck=bottleneck).units_per_stage
-                except UserError as e:
-                    raise UserError(f"{_where(space.path, 'factors.depth')}: {e}") from None
+    combos = itertools.product(*(_levels(space, k, getattr(profile, k)) for k in ("depth", "width", "bottleneck", "arch")))
+    for depth, width, bottleneck, arch in combos:
+        try:
+            ResNetConfig(depth=int(depth), width=int(width), bottleneck=bottleneck, arch=arch).stages()
+        except UserError as e:
+            raise UserError(f"{_where(space.path, 'factors.depth')}: {e}") from None
 
 
 def _check_ranges(space: SearchSpace) -> None:
