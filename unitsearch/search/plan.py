@@ -101,10 +101,10 @@ def enqueue_plan(study: optuna.Study, space: SearchSpace) -> int:
     trials = study.get_trials(deepcopy=False)
     items = plan_items(space, baseline=baseline) if space.is_grid else []
     if space.is_race:
-        tried = {(t.user_attrs.get("cell"), t.user_attrs.get("seed")): t for t in trials if _counts(t)}
-        items += [PlanItem(t.params, cell, seed) for (cell, seed), t in tried.items() if cell is not None and seed is not None]
-        lanes = race_state(space, trials, baseline=baseline).lanes
-        items = [i for i in items if i.cell not in lanes or lanes[i.cell].out is None]  # no seed for a design that left
+        state = race_state(space, trials, baseline=baseline)
+        tried = {(c, s) for c, seeds in state.attempted.items() for s in seeds}  # failed ones are queued again
+        items += [PlanItem(state.params[c], c, s) for c, s in sorted(tried, key=lambda k: (k[1], k[0])) if c in state.params]
+        items = [i for i in items if i.cell not in state.lanes or state.lanes[i.cell].out is None]  # no seed for a design that left
     added = _enqueue(study, items, trials)
     return added + (advance(study, space) if space.is_race else 0)
 
