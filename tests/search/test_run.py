@@ -183,9 +183,12 @@ def test_a_study_resumes_only_with_the_profile_and_data_it_was_trained_with(tmp_
 def test_spaces_list_and_show():
     result = _invoke("spaces", "list", "--format", "json")
     rows = {r["space"]: r for r in json.loads(result.output)}
-    assert rows["paper_ablations"]["trials"] == 15 * rows["paper_ablations"]["seeds"]
+    assert rows["paper_ablations"]["trials"] == 15 * rows["paper_ablations"]["seeds"]  # a race: at most every design on every seed
+    assert rows["paper_ablations"]["plan"] == "race" and rows["shortcuts"]["plan"] == "grid"
     shown = _invoke("spaces", "show", "grammar")
     assert "branch_mid" in shown.output and "sampled trials" in shown.output
+    race = " ".join(_invoke("spaces", "show", "paper_ablations").output.split())
+    assert "a race over 15 cells: 2 to 10 seeds each" in race and "full_preact" in race
 
 
 class _AlwaysPrune(optuna.pruners.BasePruner):

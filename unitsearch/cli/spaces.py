@@ -24,7 +24,10 @@ def list_(fmt: Annotated[Format, typer.Option("--format", help="Output format.")
     rows = []
     for name in list_spaces():
         sp = load_space(name)
-        rows.append({"space": name, "sampler": sp.sampler["name"], "pruner": sp.pruner["name"], "profile": sp.profile, "seeds": len(sp.seeds), "trials": sp.n_trials, "description": sp.description})
+        rows.append({
+            "space": name, "plan": sp.plan["kind"], "sampler": sp.sampler["name"], "pruner": sp.pruner["name"], "profile": sp.profile,
+            "seeds": len(sp.race_seeds if sp.is_race else sp.seeds), "trials": sp.n_trials, "description": sp.description,
+        })
     _emit(rows, fmt, "Search spaces (run one with `unitsearch run --space NAME`)")
 
 
@@ -47,8 +50,13 @@ def show(
     for name, value in sp.train.items():
         rows.append({"factor": name, "kind": "train (fixed)", "values": str(value)})
     cells = sp.n_cells if sp.is_grid else None
-    title = (
-        f"{sp.name}: {sp.description}\nprofile {sp.profile}, seeds {sp.seeds}, sampler {sp.sampler['name']}, pruner {sp.pruner['name']}; "
-        + (f"{cells} cells x {len(sp.seeds)} seeds = {sp.n_trials} trials" if sp.is_grid else f"{sp.n_trials} sampled trials")
-    )
+    if sp.is_race:
+        p = sp.plan
+        size = (
+            f"a race over {cells if sp.is_grid else sp.sampler['n_trials']} {'cells' if sp.is_grid else 'sampled designs'}: {p['min_seeds']} to "
+            f"{p['max_seeds']} seeds each, at most {sp.n_trials} trials; {p['test']} test at alpha {p['alpha']}, protected: baseline, {', '.join(p['protect']) or 'none'}"
+        )
+    else:
+        size = f"{cells} cells x {len(sp.seeds)} seeds = {sp.n_trials} trials" if sp.is_grid else f"{sp.n_trials} sampled trials"
+    title = f"{sp.name}: {sp.description}. Profile {sp.profile}, seeds {sp.seeds}, sampler {sp.sampler['name']}, pruner {sp.pruner['name']}; {size}"
     _emit(rows, fmt, title)
