@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["RaceRule", "Result", "Exit", "Lane", "RACE_TESTS", "standings", "next_seeds", "worse_p"]
+__all__ = ["RaceRule", "Result", "Exit", "Lane", "RACE_TESTS", "standings", "next_seeds", "worse_p", "summary"]
 
 RACE_TESTS = ("t", "wilcoxon")
 
@@ -77,12 +77,6 @@ class Exit:
     reason: str  # "pruned" or the test's name
     p: float | None = None  # the test's one-sided p against the best
     best: str | None = None  # the best design's cell then
-
-    def describe(self, name: Mapping[str, str] | None = None) -> str:
-        if self.reason == "pruned":
-            return f"out after {self.seeds} seed(s): pruned"
-        best = (name or {}).get(self.best or "", self.best)
-        return f"out after {self.seeds} seed(s): worse than {best} ({self.reason} p = {self.p:.2g})"
 
 
 @dataclass
