@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import optuna
-from optuna.trial import TrialState
 
 from ..errors import UserError
 from ..train import get_profile
@@ -188,10 +187,14 @@ class _Interrupts:
 
 
 def _sampled_all(study: optuna.Study, space: SearchSpace, status: PlanStatus) -> bool:
-    """Whether a sampled space has drawn its budget: ``n_trials`` trials, or designs in a race."""
+    """Whether a sampled space has drawn its budget: ``n_trials`` trials, or designs in a race.
+
+    In a race every draw counts, one that repeats a design (turned away as a duplicate) and
+    one that failed too, so a sampler that keeps proposing known designs still ends.
+    """
     if not space.is_race:
         return status.done + status.running >= status.total
-    drawn = sum("fixed_params" not in t.system_attrs for t in study.get_trials(deepcopy=False) if t.state is not TrialState.FAIL)
+    drawn = sum("fixed_params" not in t.system_attrs for t in study.get_trials(deepcopy=False))
     return drawn >= int(space.sampler["n_trials"])
 
 
