@@ -373,3 +373,15 @@ def test_a_design_pruned_on_its_first_seed_leaves_and_its_queued_seed_is_not_que
     _, added = create_study(url, "r", space)  # a resumed run
     assert not [t for t in study.get_trials(deepcopy=False) if t.state.name == "WAITING" and t.user_attrs["cell"] == cell]
     assert added == 0
+
+
+@pytest.mark.slow
+def test_a_sampled_race_with_more_draws_than_designs_still_ends(tmp_path, search_cli, outcome):
+    url = f"sqlite:///{tmp_path}/study.db"
+    small = SAMPLED.replace('f = ["id", "relu"]\n', "").replace('branch = ["bn-relu-conv-bn-relu-conv", "conv-bn-relu-conv-bn"]\n', "")
+    space = search_cli.space(small.replace("n_trials = 5", "n_trials = 6"), name="small")  # two designs, six draws
+    res = search_cli.run("run", "--space", space, "--storage", url, "--workers", "1", timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    done, trials = outcome(url, "small")
+    assert set(done.values()) == {1} and len({k.split("#")[0] for k in done}) == 2, done
+    assert sum("fixed_params" not in t.system_attrs for t in trials) == 6  # every draw counted, then it stopped
