@@ -11,3 +11,12 @@ def _restore_threads():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
+
+
+def one_line_error(res) -> str:
+    """The one ``error:`` line of a CLI run that failed with exit status 2, and no traceback."""
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "Traceback" not in res.output
+    return lines[0]

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from unitsearch.cli import app
 
+from .conftest import one_line_error
+
 runner = CliRunner()
 # 16 px through a 7x7/2 stem and a max pool leaves 4x4 for the first stage: tiny, but every layer runs.
 TINY = ["--profile", "smoke", "--arch", "imagenet", "--depth", "50", "--epochs", "1", "--batch-size", "4", "--threads", "1", "--device", "cpu"]
@@ -35,14 +37,6 @@ def test_image_size_option_sets_the_crops(image_tree):
     res = _train(image_tree, "--image-size", "24", "--json", "--arch", "imagenet", "--depth", "18")
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["data"]["image_size"] == 24
-
-
-def _one_line_error(res) -> str:
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
-    assert "Traceback" not in res.output
-    return lines[0]
 
 
 def _break_missing(root):
@@ -74,5 +68,5 @@ def _break_class_lists(root):
     ],
 )
 def test_bad_folders_exit_with_one_line(image_tree, breaker, needle):
-    line = _one_line_error(_train(breaker(image_tree)))
+    line = one_line_error(_train(breaker(image_tree)))
     assert needle in line

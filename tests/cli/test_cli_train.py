@@ -10,20 +10,14 @@ from typer.testing import CliRunner
 from unitsearch.cli import app
 from unitsearch.units import PRESETS
 
+from .conftest import one_line_error
+
 runner = CliRunner()
 SMOKE = ["--profile", "smoke", "--epochs", "1", "--threads", "1", "--device", "cpu"]
 
 
 def _train(*args: str):
     return runner.invoke(app, ["train", *args])
-
-
-def _one_line_error(res) -> str:
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
-    assert "Traceback" not in res.output
-    return lines[0]
 
 
 def test_json_has_one_epoch_and_the_config():
@@ -57,16 +51,16 @@ def test_summary_table_and_a_canonical_form():
 
 
 def test_unknown_unit_names_the_presets():
-    line = _one_line_error(_train("--unit", "no_such_unit", *SMOKE))
+    line = one_line_error(_train("--unit", "no_such_unit", *SMOKE))
     assert "no_such_unit" in line and all(name in line for name in PRESETS)
 
 
 def test_missing_cifar_folder_is_one_line(tmp_path):
     missing = tmp_path / "nowhere"
-    line = _one_line_error(_train("--unit", "original", *SMOKE, "--data", "cifar10", "--data-dir", str(missing)))
+    line = one_line_error(_train("--unit", "original", *SMOKE, "--data", "cifar10", "--data-dir", str(missing)))
     assert str(missing) in line and "--download" in line
 
 
 def test_bad_depth_fails_before_any_data_is_loaded():
-    line = _one_line_error(_train("--unit", "original", *SMOKE, "--depth", "9", "--data", "cifar10", "--data-dir", "/nonexistent"))
+    line = one_line_error(_train("--unit", "original", *SMOKE, "--depth", "9", "--data", "cifar10", "--data-dir", "/nonexistent"))
     assert "depth 9" in line
