@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from unitsearch.report import build_report
-from unitsearch.report.collect import open_storage
+from unitsearch.storage import open_storage
 from unitsearch.search.objective import baseline_form, make_pruner, may_prune
 
 # (label, pruner name, options); the space's own pruner is "median from epoch 4".
@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="workers the replayed run would have had (default 2, as paper_ablations)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, read_only=True)
     console = Console(width=220)
     for name in args.study:
         console.print(replay_table(optuna.load_study(study_name=name, storage=storage), args.workers))

@@ -112,7 +112,8 @@ def _load_pg():
 def run_config(url: str, workers: int, space_path: Path, work: Path) -> dict:
     import optuna
 
-    from unitsearch.search import create_study, load_space, open_storage
+    from unitsearch.search import create_study, load_space
+    from unitsearch.storage import open_storage
 
     study_name = f"bench{workers}"
     space = load_space(str(space_path))
@@ -168,7 +169,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from unitsearch.search.storage import heartbeat_settings
+    from unitsearch.storage import heartbeat_settings
 
     import optuna
 

@@ -114,7 +114,7 @@ def outcome():
     """
     import optuna
 
-    from unitsearch.search import open_storage  # PostgreSQL through psycopg 3, as the workers open it
+    from unitsearch.storage import open_storage  # PostgreSQL through psycopg 3, as the workers open it
 
     storages: dict[str, optuna.storages.RDBStorage] = {}
 

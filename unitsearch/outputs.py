@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from .errors import UserError
-from .urls import sqlite_file
+from .storage.urls import sqlite_file
 
 __all__ = ["storage_files", "check_out_file", "check_out_dir", "write_text", "saving"]
 

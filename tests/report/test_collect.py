@@ -6,7 +6,8 @@ import optuna
 import pytest
 
 from unitsearch.errors import UserError
-from unitsearch.report.collect import Metric, collect_trials, open_storage, safe_url
+from unitsearch.report.collect import Metric, collect_trials
+from unitsearch.storage import open_storage, redact
 
 from .conftest import make_trial
 
@@ -60,13 +61,13 @@ def test_varying_context_is_part_of_the_design():
     assert all(r.used for r in records)
 
 
-def test_safe_url_hides_password():
-    shown = safe_url("postgresql://alice:s3cret@db.example/studies")
+def test_redact_hides_password():
+    shown = redact("postgresql://alice:s3cret@db.example/studies")
     assert "s3cret" not in shown and "alice" in shown
 
 
 def test_open_storage_missing_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'nope.db'}"
     with pytest.raises(UserError, match="does not exist"):
-        open_storage(url)
+        open_storage(url, read_only=True)
     assert not (tmp_path / "nope.db").exists()  # reading never creates a database

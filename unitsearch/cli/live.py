@@ -27,10 +27,10 @@ from rich.text import Text
 from ..render import safe_text
 from ..report.collect import collect_trials
 from ..search import SearchSpace, plan_status
+from ..storage import StoredTrial, finite, read_trial, write_trial
 
-__all__ = ["Running", "Snapshot", "snapshot", "render_snapshot", "LiveView", "tag_worker", "WORKER_ATTR"]
+__all__ = ["Running", "Snapshot", "snapshot", "render_snapshot", "LiveView", "tag_worker"]
 
-WORKER_ATTR = "worker"  # trial user attribute: which worker trains it ("worker 0", or host:pid)
 TOP = 5  # leading designs shown
 
 
@@ -40,7 +40,7 @@ def tag_worker(index: int | None) -> Callable[[optuna.Trial, Any], None]:
 
     def hook(trial: optuna.Trial, m: Any) -> None:
         if getattr(m, "epoch", 1) == 1:
-            trial.set_user_attr(WORKER_ATTR, label)
+            write_trial(trial, worker=label)
 
     return hook
 
@@ -71,26 +71,24 @@ class Snapshot:
     finished: dict[int, tuple[str, int | None, str, float | None]] = field(default_factory=dict)  # number -> (design, seed, status, error)
 
 
-def _design(attrs: dict[str, Any]) -> str:
-    return str(attrs.get("preset") or attrs.get("unit") or "?")
+def _design(r: StoredTrial) -> str:
+    return str(r.preset or r.unit or "?")
 
 
 def snapshot(study: optuna.Study, space: SearchSpace, *, workers: int = 1, top: int = TOP) -> Snapshot:
     """Read the study once and summarise it for the view."""
     trials = study.get_trials(deepcopy=False)
     status = plan_status(study, space)
+    stored = [r for r in map(read_trial, trials) if r.unit is not None]
     running = []
-    for t in trials:
-        if t.state is not TrialState.RUNNING or "unit" not in t.user_attrs:
+    for r in stored:
+        if r.state is not TrialState.RUNNING:
             continue
-        a = t.user_attrs
-        curve = a.get("curve") or []
-        last = curve[-1] if curve and isinstance(curve[-1], dict) else {}
-        config = a.get("config") if isinstance(a.get("config"), dict) else {}
+        last = r.curve[-1] if r.curve else {}
         running.append(
             Running(
-                number=t.number, worker=str(a.get(WORKER_ATTR) or f"trial {t.number}"), design=_design(a), seed=a.get("seed"),
-                epoch=int(last.get("epoch", 0)), epochs=config.get("epochs"), val_error=last.get("val_error"),
+                number=r.number, worker=str(r.worker or f"trial {r.number}"), design=_design(r), seed=r.seed,
+                epoch=int(last.get("epoch", 0)), epochs=r.planned_epochs, val_error=last.get("val_error"),
             )
         )
     running.sort(key=lambda r: (r.worker, r.number))
@@ -100,7 +98,7 @@ def snapshot(study: optuna.Study, space: SearchSpace, *, workers: int = 1, top: 
         if r.used and r.error is not None:
             groups.setdefault(r.design, []).append(r.error)
     leaders = sorted(((d, sum(e) / len(e), len(e)) for d, e in groups.items()), key=lambda x: (x[1], x[0]))[:top]
-    walls = [float(t.user_attrs.get("wall_seconds") or 0.0) for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    walls = [float(r.wall_seconds or 0.0) for r in map(read_trial, trials) if r.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     walls = [w for w in walls if w > 0]
     left = max(0, status.total - status.done)
     eta = None
@@ -110,10 +108,9 @@ def snapshot(study: optuna.Study, space: SearchSpace, *, workers: int = 1, top: 
     elif not left:
         eta = 0.0
     finished = {
-        t.number: (_design(t.user_attrs), t.user_attrs.get("seed"), str(t.user_attrs.get("status") or t.state.name.lower()),
-                   t.value if t.value is not None and math.isfinite(t.value) else None)
-        for t in trials
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and "unit" in t.user_attrs
+        r.number: (_design(r), r.seed, str(r.stored_status or r.state.name.lower()), finite(r.value))
+        for r in stored
+        if r.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
     }
     return Snapshot(status.done, status.total, status.failed, running, leaders, eta, finished)
 

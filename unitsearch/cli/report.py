@@ -9,7 +9,8 @@ import typer
 
 from ..outputs import check_out_dir, check_out_file, saving, storage_files, write_text
 from ..render import Format
-from ..report import DEFAULT_STORAGE, PLOT_FILES, Metric, format_report, load_report, print_report, write_plots
+from ..report import PLOT_FILES, Metric, format_report, load_report, print_report, write_plots
+from ..storage import DEFAULT_STORAGE
 
 
 def report(

@@ -18,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 
 from ..errors import UserError
-from ..search import DEFAULT_STORAGE, SearchSpace, TrialContext, check_url, create_study, join_study, load_space, plan_status, redact, study_data, with_overrides, work
+from ..search import SearchSpace, TrialContext, create_study, join_study, load_space, plan_status, study_data, with_overrides, work
+from ..storage import DEFAULT_STORAGE, check_url, redact
 from ..render import safe_text
 from ..search.validate import check_run_numbers
 from ..train import PROFILES, resolve_device, set_cpu_threads

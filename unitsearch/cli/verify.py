@@ -9,7 +9,8 @@ import typer
 
 from .. import limits
 from ..report import load_report
-from ..search import DEFAULT_STORAGE, join_study, study_data
+from ..search import join_study, study_data
+from ..storage import DEFAULT_STORAGE
 from ..search.verify import VERIFY_FIRST_SEED, verify_space
 from ..units import resolve_unit
 from .run import DeviceOpt, StorageOpt, ThreadsOpt, train_study

@@ -8,8 +8,8 @@ Holm), ``leaderboard``, ``factors``, ``cost``, ``verdict``, ``build``, ``export`
 and ``plots``.
 """
 
-from .build import DEFAULT_BASELINE, DEFAULT_STORAGE, Report, build_report, load_report
-from .collect import Metric, TrialRecord, collect_trials, open_storage, safe_url, study_names
+from .build import DEFAULT_BASELINE, Report, build_report, load_report
+from .collect import Metric, TrialRecord, collect_trials, study_names
 from .cost import cost_ledger
 from .export import format_report, leaderboard_rows, print_report, report_to_dict
 from .factors import factor_effects, param_importance
@@ -22,7 +22,6 @@ __all__ = [
     "ALPHA",
     "CONFIDENCE",
     "DEFAULT_BASELINE",
-    "DEFAULT_STORAGE",
     "DesignRow",
     "Metric",
     "PLOT_FILES",
@@ -45,13 +44,11 @@ __all__ = [
     "load_report",
     "make_verdict",
     "mean_curve",
-    "open_storage",
     "paired_test",
     "param_importance",
     "placement",
     "print_report",
     "report_to_dict",
-    "safe_url",
     "study_names",
     "summarize",
     "write_plots",

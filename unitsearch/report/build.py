@@ -13,16 +13,16 @@ from ..errors import UserError
 from ..search.plan import race_state
 from ..search.race import summary
 from ..search.space import space_from_dict
+from ..storage import DEFAULT_STORAGE, StoredStudy, describe, experiment, open_storage, read_study, read_trial, redact
 from ..units import UnitSpec, preset_name, resolve_unit
-from .collect import Metric, TrialRecord, collect_trials, open_storage, safe_url, study_names
+from .collect import Metric, TrialRecord, collect_trials, study_names
 from .cost import cost_ledger
 from .factors import factor_effects, param_importance
 from .leaderboard import DesignRow, build_leaderboard
 from .verdict import Verdict, make_verdict
 
-__all__ = ["Report", "build_report", "load_report", "DEFAULT_STORAGE", "DEFAULT_BASELINE"]
+__all__ = ["Report", "build_report", "load_report", "DEFAULT_BASELINE"]
 
-DEFAULT_STORAGE = "sqlite:///studies.db"
 DEFAULT_BASELINE = "original"  # Fig. 4(a), the unit every row of Tables 1-2 is compared with
 
 
@@ -54,7 +54,7 @@ def _state_counts(trials: list[FrozenTrial]) -> str:
 def _baseline(text: str | None, study: optuna.Study, records: list[TrialRecord]) -> tuple[str | None, str | None]:
     """The baseline's name and form; an explicit baseline that is not in the study is an error."""
     explicit = text is not None
-    text = text if explicit else str(study.user_attrs.get("baseline") or DEFAULT_BASELINE)
+    text = text if explicit else str(read_study(study).baseline or DEFAULT_BASELINE)
     present = {r.unit for r in records if r.used}
     designs = ", ".join(sorted({r.design for r in records if r.used}))
     try:
@@ -115,44 +115,45 @@ def build_report(
         importance=param_importance(rows),
         cost=cost,
         records=records,
-        storage=safe_url(storage) if storage else "",
+        storage=redact(storage) if storage else "",
     )
 
 
 def _race(study: optuna.Study, trials: list[FrozenTrial], rows: list[DesignRow]) -> bool:
     """Give each row its standing in the study's race (:mod:`unitsearch.search.race`); False if no race."""
-    stored = study.user_attrs.get("space")
-    if not stored or (stored.get("plan") or {}).get("kind") != "race":
+    stored = read_study(study)
+    if not stored.space or (stored.space.get("plan") or {}).get("kind") != "race":
         return False
-    space = space_from_dict(stored)
-    lanes = summary(race_state(space, trials, baseline=study.user_attrs.get("baseline")).lanes)
-    cell_of = {t.number: t.user_attrs.get("cell") for t in trials}
+    space = space_from_dict(stored.space)
+    lanes = summary(race_state(space, trials, baseline=stored.baseline).lanes)
+    cell_of = {r.number: r.cell for r in map(read_trial, trials)}
     for row in rows:
         cell = next((cell_of[r.number] for r in row.records if cell_of.get(r.number) in lanes), None)
         row.race = lanes.get(cell) if cell is not None else None
     return True
 
 
-def _setting(study: optuna.Study) -> tuple[Any, Any, Any]:
-    space = study.user_attrs.get("space") or {}
-    return space.get("profile"), space.get("train") or {}, study.user_attrs.get("data")
+def _setting(study: StoredStudy, data: str | None) -> dict[str, Any]:
+    """The study's :func:`~unitsearch.storage.experiment`; a study that stored no dataset takes ``data``."""
+    return experiment(study.space or {}, study.data or data or "")
 
 
 def _check_poolable(studies: list[optuna.Study], trials: dict[str, list[FrozenTrial]]) -> None:
     """Studies pool only as fresh-seed runs of one experiment: one setting, no (design, seed) twice."""
-    first = studies[0]
-    for other in studies[1:]:
-        (p0, t0, d0), (p1, t1, d1) = _setting(first), _setting(other)
-        if (p0, t0) != (p1, t1) or (d0 and d1 and d0 != d1):
+    first = read_study(studies[0])
+    for other in map(read_study, studies[1:]):
+        data = first.data or other.data
+        a, b = _setting(first, data), _setting(other, data)
+        if a != b:
             raise UserError(
-                f"studies {first.study_name!r} (profile {p0}, data {d0}, train {t0}) and {other.study_name!r} "
-                f"(profile {p1}, data {d1}, train {t1}) were trained differently; only runs of one setting on other seeds pool"
+                f"studies {first.name!r} ({describe(a)}) and {other.name!r} ({describe(b)}) "
+                "were trained differently; only runs of one setting on other seeds pool"
             )
     seen: dict[tuple[Any, Any], str] = {}
     for study in studies:
-        for t in trials[study.study_name]:
-            if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.user_attrs.get("seed") is not None:
-                key = (t.user_attrs.get("unit"), t.user_attrs["seed"])
+        for r in map(read_trial, trials[study.study_name]):
+            if r.state in (TrialState.COMPLETE, TrialState.PRUNED) and r.seed is not None:
+                key = (r.unit, r.seed)
                 if seen.setdefault(key, study.study_name) != study.study_name:
                     raise UserError(
                         f"studies {seen[key]!r} and {study.study_name!r} both trained seed {key[1]} of {key[0]}; "
@@ -175,8 +176,8 @@ def load_report(
     The engine is disposed before returning, so no connection (and no SQLite lock)
     outlives the read.
     """
-    shown = safe_url(storage)
-    rdb = open_storage(storage)
+    shown = redact(storage)
+    rdb = open_storage(storage, read_only=True)
     try:
         names = study_names(rdb)
         if not names:

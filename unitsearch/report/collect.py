@@ -5,7 +5,7 @@ not failed, and the SQLAlchemy engine is disposed after the one read, so workers
 that still write to the same database are never blocked by a report.
 
 Which number a trial contributes (its per-seed error) depends on how it ended
-(docs/DESIGN.md, "What every trial stores"):
+(:mod:`unitsearch.storage.trial`):
 
 * ``complete``: its ``val_error`` (or ``test_error`` with ``Metric.TEST``).
 * ``diverged``: its stored value, the chance error; both metrics use it.
@@ -22,20 +22,17 @@ a finished one (``complete``/``diverged``) before a ``pruned`` one, then the lat
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from optuna.trial import FrozenTrial
 
 from ..errors import UserError
+from ..storage.trial import StoredTrial, TrialStatus, finite, read_trial
 from ..units import UnitSpec, preset_name
-from ..urls import driver_hint, redact, refuse_ephemeral, require_existing, scrub
 
-__all__ = ["Metric", "TrialRecord", "CONTEXT_KEYS", "safe_url", "open_storage", "study_names", "design_label", "collect_trials"]
+__all__ = ["Metric", "TrialRecord", "CONTEXT_KEYS", "study_names", "design_label", "collect_trials"]
 
 # A unit design is its canonical form, plus these when they vary within a study.
 CONTEXT_KEYS = ("depth", "width", "bottleneck")
@@ -83,113 +80,51 @@ class TrialRecord:
         return {k: getattr(self, k) for k in CONTEXT_KEYS}
 
 
-def safe_url(url: str) -> str:
-    """The storage URL with its password and secret query parameters masked, for messages and reports."""
-    return redact(url)
-
-
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDB storage for reading: no tables are created and a missing SQLite file is an error."""
-    shown = safe_url(url)
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise UserError(f"bad storage URL {shown!r}; expected e.g. sqlite:///studies.db or postgresql://user@host/db") from None
-    refuse_ephemeral(parsed, shown)
-    require_existing(parsed, shown)
-    if parsed.get_backend_name() == "sqlite":
-        kwargs = {"connect_args": {"timeout": 30}}  # a writer holds the lock only while it commits: wait
-    else:
-        kwargs = {"connect_args": {"connect_timeout": 10}}  # an unreachable server fails in seconds
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")  # the driver the workers use (search.storage)
-    try:
-        return optuna.storages.RDBStorage(
-            parsed.render_as_string(hide_password=False), engine_kwargs=kwargs, skip_table_creation=True
-        )
-    except ImportError as e:  # Optuna re-raises the driver's ModuleNotFoundError as a plain ImportError
-        raise UserError(driver_hint(getattr(e.__cause__, "name", None) or e.name, shown)) from None
-    except Exception as e:  # noqa: BLE001  (driver, schema or connection errors become one line)
-        cause = getattr(e, "orig", None) or e.__cause__ or e
-        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        raise UserError(f"cannot read Optuna studies from {shown}: {scrub(first, parsed)}") from None
-
-
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
     """The names of the studies in ``storage``, sorted."""
     return sorted(s.study_name for s in storage.get_all_studies())
 
 
-def _finite(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _status(t: FrozenTrial) -> str:
-    attr = t.user_attrs.get("status")
-    if attr in ("unused", "duplicate"):  # the objective trained nothing (search.objective.NotRun)
-        return attr
-    if t.state is TrialState.COMPLETE:
-        return attr if attr in ("complete", "diverged") else "complete"
-    if t.state is TrialState.PRUNED:
-        return attr if attr in ("pruned", "skipped") else "pruned"
-    if t.state is TrialState.FAIL:
-        return "failed"
-    return "running"
-
-
-def _error(t: FrozenTrial, status: str, metric: Metric) -> float | None:
-    a = t.user_attrs
-    if status == "complete":
-        return _finite(a.get("test_error")) if metric is Metric.TEST else _finite(a.get("val_error", t.value))
-    if status == "diverged":
-        return _finite(t.value if t.value is not None else a.get("val_error"))
-    if status == "pruned":
-        if t.intermediate_values:
-            return _finite(t.intermediate_values[max(t.intermediate_values)])
-        return _finite(t.value if t.value is not None else a.get("val_error"))
+def _error(r: StoredTrial, metric: Metric) -> float | None:
+    if r.status is TrialStatus.COMPLETE:
+        return finite(r.test_error) if metric is Metric.TEST else finite(r.val_error if r.val_error is not None else r.value)
+    if r.status is TrialStatus.DIVERGED:
+        return finite(r.value if r.value is not None else r.val_error)
+    if r.status is TrialStatus.PRUNED:
+        return r.last_error
     return None
 
 
 def _record(t: FrozenTrial, metric: Metric) -> TrialRecord | None:
-    a = t.user_attrs
-    if "unit" not in a:
+    r = read_trial(t)
+    if r.unit is None:
         return None  # a trial that has not started its cell yet
     try:
-        spec = UnitSpec.parse(str(a["unit"]))
-        unit, h, branch = spec.form, spec.shortcut.form, "-".join(o.value for o in spec.branch)
-        f = "-".join(o.value for o in spec.post) or "id"
-        preset = preset_name(spec)
+        spec = UnitSpec.parse(str(r.unit))
+        unit, h, f, branch, preset = spec.form, spec.h_form, spec.f_form, spec.branch_form, preset_name(spec)
     except UserError:  # an unparseable form still gets its row, under its stored name
-        unit, h, f, branch = str(a["unit"]), str(a.get("h", "")), str(a.get("f", "")), str(a.get("branch", ""))
-        preset = a.get("preset") or None
-    status = _status(t)
-    curve = tuple(c for c in a.get("curve") or () if isinstance(c, dict))
-    loss = _finite(a.get("final_train_loss", curve[-1].get("train_loss") if curve else None))
-    config = a.get("config") if isinstance(a.get("config"), dict) else {}
-    seed = a.get("seed")
+        unit, h, f, branch = str(r.unit), str(r.h or ""), str(r.f or ""), str(r.branch or "")
+        preset = r.preset or None
+    loss = finite(r.final_train_loss if r.final_train_loss is not None else (r.curve[-1].get("train_loss") if r.curve else None))
     return TrialRecord(
-        number=t.number,
-        status=status,
+        number=r.number,
+        status=r.status.value,
         unit=unit,
         preset=preset,
         h=h,
         f=f,
         branch=branch,
-        seed=int(seed) if seed is not None else None,
-        depth=a.get("depth"),
-        width=a.get("width"),
-        bottleneck=a.get("bottleneck"),
-        params=a.get("params"),
-        error=_error(t, status, metric),
+        seed=r.seed,
+        depth=r.depth,
+        width=r.width,
+        bottleneck=r.bottleneck,
+        params=r.params_count,
+        error=_error(r, metric),
         final_train_loss=loss,
-        epochs=int(a.get("epochs") or len(curve)),
-        planned_epochs=int(config["epochs"]) if config.get("epochs") is not None else None,
-        wall_seconds=_finite(a.get("wall_seconds")) or 0.0,
-        curve=curve,
+        epochs=int(r.epochs or len(r.curve)),
+        planned_epochs=r.planned_epochs,
+        wall_seconds=finite(r.wall_seconds) or 0.0,
+        curve=r.curve,
     )
 
 

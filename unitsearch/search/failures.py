@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import optuna
 
+from ..storage import TrialStatus, write_trial
 from .objective import NotRun
 
 __all__ = ["record_failures", "failure_reason"]
@@ -38,9 +39,8 @@ def record_failures(objective: Callable[[optuna.Trial], float]) -> Callable[[opt
             raise
         except BaseException as e:
             try:
-                if trial.user_attrs.get("status") in (None, "", "running"):
-                    trial.set_user_attr("status", "failed")
-                    trial.set_user_attr("reason", failure_reason(e))
+                if trial.user_attrs.get("status") in (None, "", TrialStatus.RUNNING):
+                    write_trial(trial, status=TrialStatus.FAILED, reason=failure_reason(e))
             except Exception:  # noqa: BLE001  (the storage is gone: Optuna's FAIL still says it)
                 pass
             raise

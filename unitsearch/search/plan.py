@@ -24,6 +24,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from ..storage import NOT_RUN, StoredTrial, read_study, read_trial, trial_attrs
 from ..units import resolve_unit
 from .race import Lane, RaceRule, Result, next_seeds, standings
 from .space import SearchSpace
@@ -81,11 +82,11 @@ def protected_cells(space: SearchSpace, cells: list[str], *, baseline: str | Non
 
 
 def _enqueue(study: optuna.Study, items: list[PlanItem], trials: list[optuna.trial.FrozenTrial]) -> int:
-    taken = {t.user_attrs.get("plan_key") for t in trials if t.state in DONE_STATES + LIVE_STATES}
+    taken = {r.plan_key for r in map(read_trial, trials) if r.state in DONE_STATES + LIVE_STATES}
     added = 0
     for item in items:
         if item.key not in taken:
-            study.enqueue_trial(item.params, user_attrs={"plan_key": item.key, "cell": item.cell, "seed": item.seed})
+            study.enqueue_trial(item.params, user_attrs=trial_attrs(plan_key=item.key, cell=item.cell, seed=item.seed))
             taken.add(item.key)
             added += 1
     return added
@@ -97,7 +98,7 @@ def enqueue_plan(study: optuna.Study, space: SearchSpace) -> int:
     For a race, also the seeds that failed (a resumed run trains them again) and the next
     seeds of the designs still in the race.
     """
-    baseline = study.user_attrs.get("baseline")
+    baseline = read_study(study).baseline
     trials = study.get_trials(deepcopy=False)
     items = plan_items(space, baseline=baseline) if space.is_grid else []
     if space.is_race:
@@ -109,9 +110,9 @@ def enqueue_plan(study: optuna.Study, space: SearchSpace) -> int:
     return added + (advance(study, space) if space.is_race else 0)
 
 
-def _counts(t: optuna.trial.FrozenTrial) -> bool:
+def _counts(r: StoredTrial) -> bool:
     """A trial that took its (cell, seed): not one the objective turned away (unused, duplicate)."""
-    return "plan_key" in t.user_attrs and t.user_attrs.get("status") not in ("unused", "duplicate")
+    return r.plan_key is not None and r.status not in NOT_RUN
 
 
 @dataclass
@@ -130,22 +131,22 @@ class RaceState:
         return next_seeds(self.lanes, self.attempted, self.live, self.rule)
 
 
-def _error(t: optuna.trial.FrozenTrial) -> float:
-    if t.state is TrialState.COMPLETE and t.value is not None:
-        return float(t.value)
-    if t.intermediate_values:
-        return float(t.intermediate_values[max(t.intermediate_values)])
+def _error(r: StoredTrial) -> float:
+    if r.state is TrialState.COMPLETE and r.value is not None:
+        return float(r.value)
+    if r.intermediate_values:
+        return float(r.intermediate_values[max(r.intermediate_values)])
     return float("inf")  # skipped by the pre-filter before its first epoch
 
 
 def race_state(space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, baseline: str | None) -> RaceState:
     """Replay the finished trials through the race's rules (:func:`.race.standings`)."""
-    mine = [t for t in trials if _counts(t)]
+    mine = [r for r in map(read_trial, trials) if _counts(r)]
     grid = {cell_key(space, c): c for c in space.cells()} if space.is_grid else {}
-    cells = list(dict.fromkeys([*grid, *(t.user_attrs["cell"] for t in mine)]))
+    cells = list(dict.fromkeys([*grid, *(r.cell for r in mine)]))
     params = dict(grid)  # a grid cell is its choice factors' values: the params of its trials
-    for t in mine:
-        params.setdefault(t.user_attrs["cell"], dict(t.params))
+    for r in mine:
+        params.setdefault(r.cell, r.params)
     rule = RaceRule(
         seeds=tuple(space.race_seeds),
         min_seeds=int(space.plan["min_seeds"]),
@@ -154,28 +155,28 @@ def race_state(space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, ba
         protected=protected_cells(space, cells, baseline=baseline),
         max_trials=space.plan.get("max_trials"),
     )
-    done = sorted((t for t in mine if t.state in DONE_STATES), key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
-    results = [Result(t.user_attrs["cell"], int(t.user_attrs["seed"]), _error(t), t.state is TrialState.PRUNED) for t in done]
+    done = sorted((r for r in mine if r.state in DONE_STATES), key=lambda r: (r.datetime_complete or r.datetime_start, r.number))
+    results = [Result(r.cell, r.seed, _error(r), r.state is TrialState.PRUNED) for r in done]
     attempted: dict[str, set[int]] = {}
     live: dict[str, set[int]] = {}
-    for t in mine:
-        attempted.setdefault(t.user_attrs["cell"], set()).add(int(t.user_attrs["seed"]))
-        if t.state in LIVE_STATES:
-            live.setdefault(t.user_attrs["cell"], set()).add(int(t.user_attrs["seed"]))
+    for r in mine:
+        attempted.setdefault(r.cell, set()).add(r.seed)
+        if r.state in LIVE_STATES:
+            live.setdefault(r.cell, set()).add(r.seed)
     finished = len({(r.cell, r.seed) for r in results})
     return RaceState(standings(cells, results, rule), rule, attempted, live, params, finished)
 
 
 def left_race(study: optuna.Study, space: SearchSpace, cell: str) -> bool:
     """Whether ``cell`` has left the study's race (its seeds queued before then need not train)."""
-    lane = race_state(space, study.get_trials(deepcopy=False), baseline=study.user_attrs.get("baseline")).lanes.get(cell)
+    lane = race_state(space, study.get_trials(deepcopy=False), baseline=read_study(study).baseline).lanes.get(cell)
     return lane is not None and lane.out is not None
 
 
 def advance(study: optuna.Study, space: SearchSpace) -> int:
     """Queue the next seeds of the designs still in the race; returns how many were added."""
     trials = study.get_trials(deepcopy=False)
-    state = race_state(space, trials, baseline=study.user_attrs.get("baseline"))
+    state = race_state(space, trials, baseline=read_study(study).baseline)
     items = [PlanItem(state.params[c], c, s) for c, s in state.queued]
     return _enqueue(study, items, trials)
 
@@ -197,11 +198,11 @@ def plan_status(study: optuna.Study, space: SearchSpace) -> PlanStatus:
     trials = study.get_trials(deepcopy=False)
     count = lambda s: sum(t.state is s for t in trials)  # noqa: E731
     if space.is_race:
-        state = race_state(space, trials, baseline=study.user_attrs.get("baseline"))
+        state = race_state(space, trials, baseline=read_study(study).baseline)
         return PlanStatus(_race_total(space, state), state.finished, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL))
     if space.is_grid:
         keys = {i.key for i in plan_items(space)}
-        done = len({t.user_attrs.get("plan_key") for t in trials if t.state in DONE_STATES} & keys)
+        done = len({r.plan_key for r in map(read_trial, trials) if r.state in DONE_STATES} & keys)
     else:
         done = sum(t.state in DONE_STATES for t in trials)
     return PlanStatus(space.n_trials, done, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL))

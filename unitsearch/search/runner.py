@@ -16,13 +16,12 @@ from dataclasses import replace
 import optuna
 
 from ..errors import UserError
+from ..storage import describe, open_storage, read_study, redact, write_study
 from ..train import get_profile
-from .experiment import describe, experiment
 from .failures import record_failures
 from .objective import Objective, TrialContext, make_pruner, make_sampler
 from .plan import PlanStatus, advance, enqueue_plan, plan_status
 from .space import SearchSpace, space_from_dict
-from .storage import open_storage, redact
 
 __all__ = ["create_study", "join_study", "study_data", "work", "with_overrides", "STALE_POLL_SECONDS"]
 
@@ -81,7 +80,7 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
 
     ``data`` is the dataset its trials train on (None: the profile's). A study is resumed
     only with the profile, training settings (under ``[train]`` or fixed in ``[factors]``),
-    fixed network factors and data its trials were trained with (:mod:`.experiment`): a
+    fixed network factors and data its trials were trained with (:func:`unitsearch.storage.experiment`): a
     leaderboard that mixed two of them would compare designs across experiments.
 
     Returns:
@@ -90,19 +89,16 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     data = data or get_profile(space.profile).dataset
     storage = open_storage(url)
     study = _study(storage, name, space, create=True)
-    old = study.user_attrs.get("space")
-    if old is not None:
-        before = experiment(old, study.user_attrs.get("data", data))
-        now = experiment(space.to_dict(), data)
+    stored = read_study(study)
+    if stored.space is not None:
+        before = replace(stored, data=stored.data or data).experiment
+        now = replace(stored, space=space.to_dict(), data=data).experiment
         if before != now:
             raise UserError(
                 f"study {name!r} in {redact(url)!r} was trained with {describe(before)}; this run asks for {describe(now)}. "
                 "Resume it with the same settings, or start a new study with --study NAME"
             )
-    study.set_user_attr("space", space.to_dict())
-    study.set_user_attr("data", data)
-    study.set_user_attr("baseline", baseline)
-    study.set_user_attr("n_planned", space.n_trials)
+    write_study(study, space=space.to_dict(), data=data, baseline=baseline, n_planned=space.n_trials)
     added = enqueue_plan(study, space) if space.is_grid or space.is_race else 0
     return study, added
 
@@ -120,16 +116,16 @@ def join_study(url: str, name: str, *, worker: int | None = 0) -> tuple[optuna.S
         raise UserError(f"cannot read studies from {redact(url)!r}: {str(e).splitlines()[0]}") from None
     if name not in summaries:
         raise UserError(f"no study {name!r} in {redact(url)!r}; studies there: {', '.join(summaries) or 'none'} (create one with `unitsearch run`)")
-    probe = optuna.load_study(study_name=name, storage=storage)
-    if "space" not in probe.user_attrs:
+    stored = read_study(optuna.load_study(study_name=name, storage=storage))
+    if stored.space is None:
         raise UserError(f"study {name!r} was not created by unitsearch (it has no stored space)")
-    space = space_from_dict(probe.user_attrs["space"])
+    space = space_from_dict(stored.space)
     return _study(storage, name, space, create=False, worker=worker), space
 
 
 def study_data(study: optuna.Study, space: SearchSpace, data: str | None = None) -> str:
     """The dataset a worker joining ``study`` trains on: the study's own; ``data`` must name the same."""
-    stored = study.user_attrs.get("data") or get_profile(space.profile).dataset
+    stored = read_study(study).data or get_profile(space.profile).dataset
     if data is not None and data != stored:
         raise UserError(f"study {study.study_name!r} trains on {stored!r}, not {data!r}: leave out --data, or create a new study for {data!r}")
     return stored

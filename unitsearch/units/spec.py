@@ -189,9 +189,22 @@ class UnitSpec:
     @property
     def form(self) -> str:
         """The canonical text form, e.g. ``h=identity;branch=conv-bn-relu-conv-bn;f=relu``."""
-        branch = "-".join(o.value for o in self.branch)
-        post = "-".join(o.value for o in self.post) or "id"
-        return f"h={self.shortcut.form};branch={branch};f={post}"
+        return f"h={self.h_form};branch={self.branch_form};f={self.f_form}"
+
+    @property
+    def h_form(self) -> str:
+        """The shortcut's part of the form: ``identity``, ``exclusive_gate(-6)`` ..."""
+        return self.shortcut.form
+
+    @property
+    def branch_form(self) -> str:
+        """The branch's part of the form: its ops joined by ``-``."""
+        return "-".join(o.value for o in self.branch)
+
+    @property
+    def f_form(self) -> str:
+        """The post-addition part of the form: its ops joined by ``-``, ``id`` for none."""
+        return "-".join(o.value for o in self.post) or "id"
 
     def __str__(self) -> str:
         return self.form

@@ -6,9 +6,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from unitsearch.errors import UserError
-from unitsearch.report import open_storage as open_for_reading
-from unitsearch.search import open_storage
-from unitsearch.urls import redact, scrub
+from unitsearch.storage import open_storage
+from unitsearch.storage.urls import redact, scrub
+
+
+def open_for_reading(url):
+    return open_storage(url, read_only=True)
+
 
 SECRET = "hunter2"
 

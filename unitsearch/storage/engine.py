@@ -1,5 +1,9 @@
 """Opening Optuna's RDB storage: SQLite for one machine, PostgreSQL for many.
 
+Workers open it read-write (:func:`open_storage`); ``report`` and the benches open it
+read-only (``read_only=True``): no tables are created, no stale trial is failed, no
+write lock is taken, and a missing SQLite file is an error rather than a new database.
+
 Heartbeats mark a trial whose worker died as failed, and
 :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` queues its (cell, seed)
 again. A password in a URL never leaves this module: every message shows
@@ -21,9 +25,9 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from ..errors import UserError
-from ..urls import driver_hint, redact, refuse_ephemeral, require_existing, scrub
+from .urls import driver_hint, redact, refuse_ephemeral, require_existing, scrub
 
-__all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "check_url", "heartbeat_settings"]
+__all__ = ["DEFAULT_STORAGE", "open_storage", "check_url", "heartbeat_settings"]
 
 # Heartbeats and their retry callback are marked experimental in Optuna 5; they are what we rely on.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -32,6 +36,7 @@ DEFAULT_STORAGE = "sqlite:///studies.db"
 HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats ($UNITSEARCH_HEARTBEAT_INTERVAL)
 GRACE_PERIOD = 30  # a trial silent this long is stale: its worker is gone ($UNITSEARCH_GRACE_PERIOD)
 SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock instead of failing
+READ_TIMEOUT = 30  # seconds a reader waits for a SQLite writer's commit
 _SCHEMES = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB (psycopg), mysql+pymysql://..."
 
 
@@ -66,7 +71,11 @@ def check_url(url: str) -> sqlalchemy.engine.URL:
     return parsed
 
 
-def _engine_kwargs(url: sqlalchemy.engine.URL) -> dict:
+def _engine_kwargs(url: sqlalchemy.engine.URL, read_only: bool) -> dict:
+    if read_only:
+        # A writer holds the SQLite lock only while it commits: wait; an unreachable server fails in seconds.
+        timeout = {"timeout": READ_TIMEOUT} if url.get_backend_name() == "sqlite" else {"connect_timeout": 10}
+        return {"connect_args": timeout}
     if url.get_backend_name() == "sqlite":
         # Several local workers share the file: wait for the lock rather than fail. pysqlite's own
         # transaction handling is off (isolation_level None): `_lock_on_begin` begins them instead.
@@ -76,23 +85,31 @@ def _engine_kwargs(url: sqlalchemy.engine.URL) -> dict:
 
 
 def open_storage(
-    url: str = DEFAULT_STORAGE, *, heartbeat: bool = True, max_retry: int = 3, must_exist: bool = False
+    url: str = DEFAULT_STORAGE, *, read_only: bool = False, heartbeat: bool = True, max_retry: int = 3, must_exist: bool = False
 ) -> optuna.storages.RDBStorage:
-    """Optuna's RDB storage for ``url``, with heartbeats and retry of stale trials.
+    """Optuna's RDB storage for ``url``.
 
-    A SQLite database in memory is refused (workers cannot share it, and it dies with the
-    process). ``must_exist``: a missing SQLite file is an error instead of a new, empty study
-    database (for workers joining a study that should be there).
+    Read-write (workers): heartbeats and the retry of stale trials, SQLite in WAL mode with
+    its write lock taken at the start of every transaction. ``must_exist``: a missing
+    SQLite file is an error instead of a new, empty study database (for workers joining a
+    study that should be there).
+
+    Read-only (``read_only=True``, for reports): no table is created, no heartbeat, no lock,
+    and the file must exist. Call ``storage.engine.dispose()`` after the read, so that no
+    connection outlives it.
+
+    A SQLite database in memory is refused either way (workers cannot share it, and it dies
+    with the process).
 
     Raises:
         UserError: The URL is malformed, its driver is missing, or the database
             cannot be reached; the message shows the URL without its password.
     """
     parsed = check_url(url)
-    if must_exist:
+    if must_exist or read_only:
         require_existing(parsed, redact(url))
-    kwargs = {}
-    if heartbeat:
+    kwargs: dict = {"skip_table_creation": True} if read_only else {}
+    if heartbeat and not read_only:
         interval, grace = heartbeat_settings()
         kwargs = {
             "heartbeat_interval": interval,
@@ -100,18 +117,21 @@ def open_storage(
             "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
         }
     try:
-        storage = optuna.storages.RDBStorage(parsed.render_as_string(hide_password=False), engine_kwargs=_engine_kwargs(parsed), **kwargs)
+        storage = optuna.storages.RDBStorage(
+            parsed.render_as_string(hide_password=False), engine_kwargs=_engine_kwargs(parsed, read_only), **kwargs
+        )
     except ImportError as e:  # Optuna re-raises the driver's ModuleNotFoundError as a plain ImportError
         raise UserError(driver_hint(getattr(e.__cause__, "name", None) or e.name, repr(redact(url)))) from None
-    except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+    except Exception as e:  # noqa: BLE001  (driver, schema or connection errors become one line)
         cause = getattr(e, "orig", None) or e.__cause__ or e
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         raise UserError(f"cannot open storage {redact(url)!r}: {scrub(first, parsed)}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if read_only:
+        return storage
+    if parsed.get_backend_name() == "sqlite":
         # WAL lets readers (`report`) run while a worker writes; it is a property of the file.
         with storage.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-    if parsed.get_backend_name() == "sqlite":
         _lock_on_begin(storage.engine)
     return storage
 
@@ -121,8 +141,8 @@ def _lock_on_begin(engine: sqlalchemy.engine.Engine) -> None:
 
     SQLite has no ``SELECT ... FOR UPDATE``, and pysqlite opens a transaction only at the first
     write, so Optuna's check-then-set that turns a WAITING trial RUNNING was not atomic: two
-    workers could pop the same waiting trial and both train it (seen with 2 and 4 workers in
-    bench/workers.py: "Cannot tell a COMPLETE trial"). With the lock taken at BEGIN, the second
+    workers could pop the same waiting trial and both train it (Optuna then fails the second with
+    "Cannot tell a COMPLETE trial"). With the lock taken at BEGIN, the second
     worker waits (busy timeout), then finds the trial RUNNING and takes the next one. Readers
     outside the workers (``report``) are not blocked: WAL lets them read during a write.
     """

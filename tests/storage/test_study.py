@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from unitsearch.cli import app
-from unitsearch.search.experiment import experiment
+from unitsearch.storage import experiment
 
 runner = CliRunner()
 

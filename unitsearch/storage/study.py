@@ -1,4 +1,6 @@
-"""What makes two runs one experiment: the settings that shape every trial's training.
+"""A study's own record, and what makes two runs one experiment.
+
+The settings that shape every trial's training make the experiment.
 
 A study is resumed only when these are equal, because its leaderboard and its paired
 tests compare trials as if they were trained alike. A setting counts wherever the space
@@ -10,11 +12,14 @@ cell's key, so adding a value adds cells instead of mixing results.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
+
+import optuna
 
 from ..train import TrainConfig
 
-__all__ = ["experiment", "describe"]
+__all__ = ["experiment", "describe", "StoredStudy", "STUDY_ATTRS", "write_study", "read_study"]
 
 _TRAIN = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed"}
 _NET = ("depth", "width", "bottleneck")
@@ -56,3 +61,48 @@ def describe(settings: dict[str, Any]) -> str:
     if settings["network"]:
         text += f", network {settings['network']}"
     return text
+
+
+@dataclass(frozen=True)
+class StoredStudy:
+    """A study's own user attributes, written once by ``create_study``.
+
+    Attributes:
+        space: The parsed space, ``SearchSpace.to_dict()``; workers and reports rebuild it.
+        data: The dataset its trials train on (workers and ``verify`` use it).
+        baseline: The preset every design is compared with; its trials are never pruned.
+        n_planned: The (cell, seed) pairs of a factorial plan, or the sampler's budget.
+    """
+
+    name: str
+    space: dict[str, Any] | None = None
+    data: str | None = None
+    baseline: str | None = None
+    n_planned: int | None = None
+
+    @property
+    def experiment(self) -> dict[str, Any] | None:
+        """Its :func:`experiment` (None for a study unitsearch did not create)."""
+        return experiment(self.space, self.data or "") if self.space is not None else None
+
+
+STUDY_ATTRS = ("space", "data", "baseline", "n_planned")
+
+
+def write_study(study: optuna.Study, *, space: dict[str, Any], data: str, baseline: str, n_planned: int) -> None:
+    """Store what a study's workers and reports read back with :func:`read_study`."""
+    for key, value in (("space", space), ("data", data), ("baseline", baseline), ("n_planned", n_planned)):
+        study.set_user_attr(key, value)
+
+
+def read_study(study: optuna.Study) -> StoredStudy:
+    """The attributes ``write_study`` stored (None where a study lacks one)."""
+    a = study.user_attrs
+    space = a.get("space")
+    return StoredStudy(
+        name=study.study_name,
+        space=space if isinstance(space, dict) else None,
+        data=a.get("data") or None,
+        baseline=a.get("baseline") or None,
+        n_planned=a.get("n_planned"),
+    )

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import URL, make_url
 
-from .errors import UserError
+from ..errors import UserError
 
 __all__ = ["redact", "scrub", "sqlite_file", "refuse_ephemeral", "require_existing", "driver_hint", "SECRET_QUERY_KEYS"]
 

@@ -12,8 +12,8 @@ import pytest
 
 from unitsearch.cli import app
 from unitsearch.errors import UserError
-from unitsearch.search import open_storage, redact
-from unitsearch.search.storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, SQLITE_BUSY_TIMEOUT, heartbeat_settings
+from unitsearch.storage import open_storage, redact
+from unitsearch.storage.engine import GRACE_PERIOD, HEARTBEAT_INTERVAL, SQLITE_BUSY_TIMEOUT, heartbeat_settings
 
 SECRET = "s3cretpw"
 SPACE = 'profile = "smoke"\nseeds = [0]\n\n[factors]\nunit = ["original"]\n'

@@ -1,0 +1,32 @@
+"""The study database: opening it, its URLs, and the record every study and trial keeps.
+
+Both ``search`` (which writes) and ``report`` (which reads) use this package, as Optuna's
+``storages`` is used by its samplers and its visualisations; it imports neither.
+"""
+
+from .engine import DEFAULT_STORAGE, check_url, heartbeat_settings, open_storage
+from .study import STUDY_ATTRS, StoredStudy, describe, experiment, read_study, write_study
+from .trial import ATTRS, NOT_RUN, StoredTrial, TrialStatus, finite, read_trial, trial_attrs, write_trial
+from .urls import redact
+
+__all__ = [
+    "ATTRS",
+    "DEFAULT_STORAGE",
+    "NOT_RUN",
+    "STUDY_ATTRS",
+    "StoredStudy",
+    "StoredTrial",
+    "TrialStatus",
+    "check_url",
+    "describe",
+    "experiment",
+    "finite",
+    "heartbeat_settings",
+    "open_storage",
+    "read_study",
+    "read_trial",
+    "redact",
+    "trial_attrs",
+    "write_study",
+    "write_trial",
+]
