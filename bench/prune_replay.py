@@ -30,8 +30,9 @@ from rich.console import Console
 from rich.table import Table
 
 from unitsearch.report import build_report
-from unitsearch.storage import open_storage
-from unitsearch.search.objective import baseline_form, make_pruner, may_prune
+from unitsearch.storage import TrialStatus, open_storage, read_trial, trial_attrs
+from unitsearch.search.pruning import baseline_form, may_prune
+from unitsearch.search.samplers import make_pruner
 
 # (label, pruner name, options); the space's own pruner is "median from epoch 4".
 PRUNERS = [
@@ -51,10 +52,8 @@ def _stopped_at(t: FrozenTrial, step: int) -> FrozenTrial:
     pruned.state = TrialState.PRUNED
     pruned.value = t.intermediate_values[step]
     pruned.intermediate_values = {s: v for s, v in t.intermediate_values.items() if s <= step}
-    attrs = dict(t.user_attrs)
-    attrs["curve"] = [e for e in attrs.get("curve", []) if e["epoch"] <= step]
-    attrs.update(status="pruned", epochs=step, val_error=pruned.value)
-    pruned.user_attrs = attrs
+    curve = [e for e in read_trial(t).curve if e["epoch"] <= step]
+    pruned.user_attrs = {**t.user_attrs, **trial_attrs(curve=curve, status=TrialStatus.PRUNED, epochs=step, val_error=pruned.value)}
     return pruned
 
 
@@ -91,7 +90,7 @@ def replay(trials: list[FrozenTrial], pruner: optuna.pruners.BasePruner, baselin
         if i == len(t.intermediate_values) - 1:
             live_study.tell(trial, t.value)
             out.append(t)
-        elif may_prune(t.user_attrs["unit"], step, t.user_attrs["config"]["epochs"], protected={baseline}) and trial.should_prune():
+        elif may_prune(read_trial(t).unit, step, read_trial(t).planned_epochs, protected={baseline}) and trial.should_prune():
             live_study.tell(trial, state=TrialState.PRUNED)
             out.append(_stopped_at(t, step))
         else:
@@ -103,12 +102,12 @@ def replay(trials: list[FrozenTrial], pruner: optuna.pruners.BasePruner, baselin
 
 
 def _epoch_seconds(t: FrozenTrial, i: int) -> float:
-    curve = t.user_attrs.get("curve", [])
+    curve = read_trial(t).curve
     return float(curve[i].get("seconds", 1.0)) if i < len(curve) else 1.0
 
 
 def _seconds(trials: list[FrozenTrial]) -> float:
-    return sum(e.get("seconds", 0.0) for t in trials for e in t.user_attrs.get("curve", []))
+    return sum(e.get("seconds", 0.0) for t in trials for e in read_trial(t).curve)
 
 
 def _bottom_third(report) -> list[str]:
@@ -139,7 +138,7 @@ def replay_table(study: optuna.Study, workers: int) -> Table:
         )
 
     row("none", whole, trials)
-    max_epochs = max(t.user_attrs["config"]["epochs"] for t in trials)
+    max_epochs = max(read_trial(t).planned_epochs for t in trials)
     for label, name, opts in PRUNERS:
         kept = replay(trials, make_pruner(name, opts, max_epochs), baseline, workers)
         row(label, build_report(study, kept), kept)

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from unitsearch.report import load_report, report_to_dict
+from unitsearch.storage import read_trial
 
 
 def run_once(args, plan: str, workers: int, db: Path) -> dict:
@@ -45,7 +46,7 @@ def run_once(args, plan: str, workers: int, db: Path) -> dict:
         done.write_text(f"{wall:.1f}\n")
     rep = report_to_dict(load_report(url, "bench"))
     trials = optuna.load_study(study_name="bench", storage=url).get_trials(deepcopy=False)
-    ran = [t for t in trials if t.datetime_start and t.datetime_complete and "config" in t.user_attrs]
+    ran = [t for t in trials if t.datetime_start and t.datetime_complete and read_trial(t).config is not None]
     busy = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in ran)
     span = (max(t.datetime_complete for t in ran) - min(t.datetime_start for t in ran)).total_seconds()
     return {"wall": wall, "report": rep, "idle": 1 - busy / (workers * span), "workers": workers}

@@ -113,7 +113,7 @@ def run_config(url: str, workers: int, space_path: Path, work: Path) -> dict:
     import optuna
 
     from unitsearch.search import create_study, load_space
-    from unitsearch.storage import open_storage
+    from unitsearch.storage import open_storage, read_trial
 
     study_name = f"bench{workers}"
     space = load_space(str(space_path))
@@ -147,7 +147,7 @@ def run_config(url: str, workers: int, space_path: Path, work: Path) -> dict:
         "failed": sum(t.state.name == "FAIL" for t in trials),
         "per_min": 60 * n / span,
         "start_s": first - launched,
-        "train_s": statistics.mean(t.user_attrs["wall_seconds"] for t in done),
+        "train_s": statistics.mean(read_trial(t).wall_seconds for t in done),
         "cycle_s": workers * span / n,  # worker-seconds per finished trial
         "storage_s": main_s / n,
         "storage_calls": main_calls / n,

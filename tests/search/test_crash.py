@@ -130,7 +130,7 @@ def test_a_ctrl_c_during_a_write_to_the_study_stops_the_trial_at_its_next_step(t
     import sqlalchemy
     import torch
 
-    from unitsearch.search import storage
+    from unitsearch.storage import engine as storage
     from unitsearch.search.objective import TrialContext
     from unitsearch.search.runner import work
 

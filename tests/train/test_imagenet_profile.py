@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from unitsearch.models import build_resnet
-from unitsearch.train import get_profile, lr_at
-from unitsearch.train.loop import use_warmup
+from unitsearch.train import Warmup, get_profile, lr_at
+from unitsearch.train.setup import setup_trial
 from unitsearch.units import PRESETS
 
 
@@ -27,8 +26,8 @@ def test_lr_drops_tenfold_at_epochs_30_and_60():
 
 
 def test_no_warmup_for_deep_original_imagenet_nets():
-    cfg = get_profile("imagenet").train_config(warmup="auto")
-    imagenet = build_resnet(PRESETS["original"].spec, depth=152, width=2, arch="imagenet")
-    cifar = build_resnet(PRESETS["original"].spec, depth=110, width=2)
-    assert not use_warmup(cfg, imagenet)  # the CIFAR warm-up footnote does not apply to ImageNet
-    assert use_warmup(cfg, cifar)
+    spec = PRESETS["original"].spec
+    imagenet = setup_trial(spec, "imagenet", depth=152, width=2, warmup="auto").config
+    cifar = setup_trial(spec, "imagenet", depth=110, width=2, arch="cifar", bottleneck=False, warmup="auto").config
+    assert imagenet.warmup is Warmup.OFF  # the CIFAR warm-up footnote does not apply to ImageNet
+    assert cifar.warmup is Warmup.ON

@@ -9,7 +9,7 @@ from unitsearch.data import load_data
 from unitsearch.errors import UserError
 from unitsearch.models import build_resnet
 from unitsearch.train import PROFILES, Schedule, TrainConfig, Warmup, apply_overrides, lr_at, resolve_device, train
-from unitsearch.train.loop import use_warmup
+from unitsearch.train.setup import setup_trial
 from unitsearch.units import PRESETS
 
 
@@ -82,12 +82,17 @@ def test_step_schedule_warmup_and_cosine():
     assert lr_at(50, 100, cos, warmup=False) == pytest.approx(0.05)
 
 
+def use_warmup(unit: str, **settings) -> bool:
+    """Whether the trial setup gives ``unit`` the paper's warm-up (it decides ``auto``)."""
+    return setup_trial(PRESETS[unit].spec, "smoke", **settings).config.warmup is Warmup.ON
+
+
 def test_warmup_is_on_for_deep_original_units_only():
-    auto = TrainConfig()
-    assert use_warmup(auto, build_resnet(PRESETS["original"].spec, depth=110, width=2))
-    assert not use_warmup(auto, build_resnet(PRESETS["full_preact"].spec, depth=110, width=2))
-    assert not use_warmup(auto, build_resnet(PRESETS["original"].spec, depth=20, width=2))
-    assert use_warmup(TrainConfig(warmup=Warmup.ON), build_resnet(PRESETS["full_preact"].spec, depth=8, width=2))
+    assert TrainConfig().warmup is Warmup.AUTO
+    assert use_warmup("original", depth=110, width=2)
+    assert not use_warmup("full_preact", depth=110, width=2)
+    assert not use_warmup("original", depth=20, width=2)
+    assert use_warmup("full_preact", depth=8, width=2, warmup=Warmup.ON)
 
 
 def test_paper_recipe_is_the_default():

@@ -1,8 +1,9 @@
 """The search: space files, the plan, the race, the Optuna objective and the workers."""
 
-from .objective import NotRun, Objective, TrialContext, make_pruner, make_sampler
+from .objective import NotRun, Objective, TrialContext
 from .plan import PlanStatus, enqueue_plan, plan_items, plan_status
 from .runner import create_study, join_study, study_data, with_overrides, work
+from .samplers import make_pruner, make_sampler
 from .space import Range, SearchSpace, list_spaces, load_space, parse_space, space_from_dict
 
 __all__ = [

@@ -19,7 +19,8 @@ from ..errors import UserError
 from ..storage import describe, open_storage, read_study, redact, write_study
 from ..train import get_profile
 from .failures import record_failures
-from .objective import Objective, TrialContext, make_pruner, make_sampler
+from .objective import Objective, TrialContext
+from .samplers import make_pruner, make_sampler
 from .plan import PlanStatus, advance, enqueue_plan, plan_status
 from .space import SearchSpace, space_from_dict
 

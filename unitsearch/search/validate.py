@@ -202,7 +202,7 @@ def _check_sampler(space: SearchSpace) -> None:
     if "seed" in opts:
         limits.whole(_where(space.path, "sampler.seed"), opts["seed"], 0, limits.MAX_SAMPLER_SEED)
     _options(space.path, "sampler", f"{name} sampler", _SAMPLER_CLASSES[name], opts)
-    from .objective import make_sampler
+    from .samplers import make_sampler
 
     try:
         make_sampler(space)
@@ -226,7 +226,7 @@ def _check_pruner(space: SearchSpace) -> None:
             raise UserError(f"{_where(space.path, 'pruner.' + sorted(opts)[0])} is not a setting of pruner 'none'; allowed: name")
         return
     _options(space.path, "pruner", f"{name} pruner", _PRUNER_CLASSES[name], opts)
-    from .objective import make_pruner
+    from .samplers import make_pruner
 
     try:
         make_pruner(name, space.pruner, _max_epochs(space))

@@ -24,7 +24,7 @@ class Schedule(str, enum.Enum):
 class Warmup(str, enum.Enum):
     """Whether to start with the paper's small learning rate."""
 
-    AUTO = "auto"  # on for post-activation units of depth >= 110, as in the paper (Sec. 4.1 footnote)
+    AUTO = "auto"  # as the paper: on for CIFAR post-activation units of depth >= 110 (train.setup decides)
     ON = "on"  # always
     OFF = "off"  # never
 

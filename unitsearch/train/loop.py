@@ -65,16 +65,6 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig, *, warmup: bool) -> flo
     return cfg.lr * 0.1**drops
 
 
-def use_warmup(cfg: TrainConfig, model: nn.Module) -> bool:
-    """The paper warms up its deep original nets; pre-activation needs no warm-up (Sec. 4.1)."""
-    if cfg.warmup is not Warmup.AUTO:
-        return cfg.warmup is Warmup.ON
-    spec, net = getattr(model, "spec", None), getattr(model, "cfg", None)
-    # The paper's warm-up is a CIFAR footnote; its ImageNet nets train from lr 0.1 directly.
-    cifar = getattr(getattr(net, "arch", None), "value", "cifar") == "cifar"
-    return spec is not None and net is not None and cifar and not spec.preact and net.depth >= 110
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, data: ImageData | FolderData, split: str, cfg: TrainConfig, *, autocast) -> tuple[float, float]:
     """Mean loss and error (percent) on a split; a non-finite net predicts nothing right."""
@@ -136,7 +126,7 @@ def train(
     n_train = data.n_train
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
-    warmup = use_warmup(cfg, model)
+    warmup = cfg.warmup is Warmup.ON  # setup_trial decides ``auto``; left undecided, there is none
     result = TrainResult(status="complete", reason="")
     start, step, reference = time.perf_counter(), 0, None
 

@@ -1,25 +1,27 @@
 """One network trained outside any study: a unit and a profile in, a result with its config out.
 
-It builds the model and the data the way a study's trial does (data seed 0,
-``torch.manual_seed(seed)`` before the model is built), so ``unitsearch train --seed S``
-trains what a study's trial of the same design, seed, profile and settings trains.
+It sets up (:func:`~unitsearch.train.setup.setup_trial`) and builds the model and the data
+the way a study's trial does (data seed 0, ``torch.manual_seed(seed)`` before the model is
+built), so ``unitsearch train --seed S`` trains what a study's trial of the same design,
+seed, profile and settings trains.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..data import FolderData, ImageData, load_data
+from ..data import FolderData, ImageData
 from ..models import ResNetConfig, build_resnet, count_params
 from ..units import UnitSpec, preset_name, resolve_unit
-from .config import TrainConfig, get_profile
+from .config import TrainConfig
 from .device import device_name
 from .loop import EpochMetrics, TrainResult, train
+from .setup import setup_trial
 
 __all__ = ["SingleRun", "prepare_run"]
 
@@ -61,16 +63,9 @@ def prepare_run(
     *,
     profile: str = "cpu",
     device: torch.device | str = "cpu",
-    depth: int | None = None,
-    width: int | None = None,
-    bottleneck: bool | None = None,
-    arch: str | None = None,
-    data: str | None = None,
     data_dir: str | None = None,
     download: bool = False,
-    train_size: int | None = None,
-    image_size: int | None = None,
-    **overrides: Any,
+    **settings: Any,
 ) -> SingleRun:
     """Resolve the unit, build the network and load the data; every bad input fails here, before training.
 
@@ -78,37 +73,20 @@ def prepare_run(
         unit: A preset name, a canonical form or a spec.
         profile: The fidelity whose network, data sizes and recipe are the defaults.
         device: Where the data and the network live.
-        depth: Network depth (None: the profile's).
-        width: First-stage channels (None: the profile's).
-        bottleneck: Bottleneck units (None: the profile's; the ImageNet layout takes it from the depth).
-        arch: ``cifar`` or ``imagenet`` network layout (None: the profile's).
-        data: ``synthetic``, ``cifar10``, ``cifar100`` or ``imagefolder`` (None: the profile's).
         data_dir: Folder holding the CIFAR files, or an image folder's ``train/`` and ``val/``.
         download: Download CIFAR into ``data_dir`` when it is missing.
-        train_size: Training images (None: the profile's).
-        image_size: Image height and width (None: the profile's).
-        **overrides: :class:`TrainConfig` fields (``epochs``, ``seed``, ``lr`` ...); None leaves the profile's.
+        **settings: What :func:`~unitsearch.train.setup.setup_trial` takes in place of the
+            profile's: ``depth``, ``width``, ``bottleneck``, ``arch``, ``data``, ``image_size``,
+            ``train_size`` and :class:`TrainConfig` fields (``epochs``, ``seed``, ``lr`` ...);
+            None leaves the profile's.
 
     Returns:
         The run, not yet trained.
     """
     spec = unit if isinstance(unit, UnitSpec) else resolve_unit(unit)
-    prof = get_profile(profile)
-    cfg = prof.train_config(**{k: v for k, v in overrides.items() if v is not None})
-    net = ResNetConfig(
-        depth=prof.depth if depth is None else depth,
-        width=prof.width if width is None else width,
-        bottleneck=prof.bottleneck if bottleneck is None else bottleneck,
-        arch=prof.arch if arch is None else arch,
-    )
-    net.stages(spec.expanded(net.bottleneck).n_convs)  # a bad depth is an error now, not after the data has loaded
-    # Data seed 0, as in a study: the seed varies the initialisation and the batch order, not the images.
-    images = load_data(
-        data or prof.dataset, data_dir=data_dir, download=download,
-        image_size=prof.image_size if image_size is None else image_size,
-        train_size=prof.train_size if train_size is None else train_size, val_size=prof.val_size,
-    ).to(device)
-    net = replace(net, num_classes=images.num_classes)
-    torch.manual_seed(cfg.seed)
+    setup = setup_trial(spec, profile, **settings)
+    images = setup.data.load(data_dir=data_dir, download=download).to(device)
+    net = setup.network(images.num_classes)
+    torch.manual_seed(setup.config.seed)
     model = build_resnet(spec, net).to(device)
-    return SingleRun(spec=spec, profile=prof.name, net=net, model=model, data=images, config=cfg)
+    return SingleRun(spec=spec, profile=setup.profile, net=net, model=model, data=images, config=setup.config)
