@@ -28,14 +28,13 @@ import optuna
 from .. import limits
 from ..errors import UserError
 from ..train import TrainConfig, get_profile
-from .space import Range, SearchSpace
+from .space import UNIT_FACTORS, Range, SearchSpace
 
 __all__ = ["check_tables", "check_space", "check_run_numbers"]
 
 _TABLES = ("factors", "train", "sampler", "pruner", "prefilter")
 _INT_TRAIN = {"epochs", "batch_size", "eval_batch_size", "check_every", "warmup_iters"}
 _NUMERIC_TRAIN = _INT_TRAIN | {"lr", "momentum", "weight_decay", "warmup_lr", "divergence_factor"}
-_UNIT_PARTS = ("unit", "h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
 _SAMPLER_CLASSES = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 _PRUNER_CLASSES = {
     "median": optuna.pruners.MedianPruner,
@@ -120,7 +119,7 @@ def _check_network(space: SearchSpace) -> None:
     for name in ("depth", "width", "bottleneck"):
         if isinstance(space.factors.get(name), Range):
             raise UserError(f"{_where(space.path, 'factors.' + name)}: a range is allowed only for numeric training settings; list the values")
-    for name in _UNIT_PARTS:
+    for name in UNIT_FACTORS:
         if isinstance(space.factors.get(name), Range):
             raise UserError(f"{_where(space.path, 'factors.' + name)}: a unit part is a list of values, not a range")
     for b in _levels(space, "bottleneck", profile.bottleneck):
@@ -144,7 +143,7 @@ def _check_network(space: SearchSpace) -> None:
 
 def _check_ranges(space: SearchSpace) -> None:
     for name, r in space.factors.items():
-        if not isinstance(r, Range) or name in _UNIT_PARTS or name in ("depth", "width", "bottleneck"):
+        if not isinstance(r, Range) or name in UNIT_FACTORS or name in ("depth", "width", "bottleneck"):
             continue
         where = _where(space.path, "factors." + name)
         if name not in _NUMERIC_TRAIN:
@@ -161,7 +160,7 @@ def _check_ranges(space: SearchSpace) -> None:
 
 
 def _canonical(space: SearchSpace, name: str, value: Any) -> Any:
-    if name in _UNIT_PARTS:
+    if name in UNIT_FACTORS:
         return space.unit_of({name: value}).form
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
