@@ -28,7 +28,7 @@ import optuna
 from .. import limits
 from ..errors import UserError
 from ..train import TrainConfig, get_profile
-from .space import UNIT_FACTORS, Range, SearchSpace
+from .space import UNIT_FACTORS, Range, SearchSpace, _where
 
 __all__ = ["check_tables", "check_space", "check_run_numbers"]
 
@@ -43,12 +43,6 @@ _PRUNER_CLASSES = {
     "wilcoxon": optuna.pruners.WilcoxonPruner,
 }
 _PREFILTER = {"min_grad_ratio": (0.0, 1.0)}  # a fraction of the gradient; 0 would skip nothing
-
-
-def _where(path: str, key: str) -> str:
-    from .space import _where as where
-
-    return where(path, key)
 
 
 def check_tables(data: dict[str, Any], path: str) -> None:
@@ -239,7 +233,6 @@ def _check_prefilter(space: SearchSpace) -> None:
             raise UserError(f"{_where(space.path, 'prefilter.' + key)} is unknown; allowed: {', '.join(_PREFILTER)}")
         low, high = _PREFILTER[key]
         limits.number(_where(space.path, "prefilter." + key), value, low, high, low_open=True)
-
 
 
 def check_run_numbers(
