@@ -16,9 +16,9 @@ from typing import Any
 from .errors import UserError
 
 __all__ = [
-    "MAX_DEPTH", "MAX_WIDTH", "MAX_CLASSES", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE", "MAX_BATCH", "MAX_EPOCHS", "MAX_TRAIN_SIZE",
+    "MAX_DEPTH", "MAX_WIDTH", "MAX_CLASSES", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE", "MAX_BATCH", "MIN_BN_BATCH", "MAX_EPOCHS", "MAX_TRAIN_SIZE",
     "MAX_SEED", "MAX_SAMPLER_SEED", "MAX_PARAMS", "MAX_ACTIVATION", "MAX_PLAN", "FLOAT32_MAX",
-    "whole", "number", "check_network", "check_image", "max_local_workers",
+    "whole", "number", "batch_size", "check_network", "check_image", "max_local_workers",
 ]
 
 MAX_DEPTH = 2000  # the paper's deepest net is ResNet-1001
@@ -27,6 +27,7 @@ MAX_CLASSES = 100_000
 MIN_IMAGE_SIZE = 4  # two stride-2 stages
 MAX_IMAGE_SIZE = 1024
 MAX_BATCH = 65_536
+MIN_BN_BATCH = 2  # BN in train mode normalises with the batch's own statistics: one image has none
 MAX_EPOCHS = 100_000
 MAX_TRAIN_SIZE = 1_000_000  # images held in memory; CIFAR has 50,000
 MAX_SEED = 2**63 - 1  # a signed 64-bit integer: what every storage backend keeps exactly
@@ -61,6 +62,20 @@ def number(name: str, value: Any, low: float, high: float, *, low_open: bool = F
     if not math.isfinite(x) or x < low or x > high or (low_open and x == low) or (high_open and x == high):
         raise UserError(f"{name} must be {allowed}, got {_short(value)}")
     return x
+
+
+def batch_size(name: str, value: Any, *, low: int = 1) -> int:
+    """``value`` as a number of images per batch in ``[low, MAX_BATCH]``.
+
+    Args:
+        name: The setting, as the person wrote it (``"train config batch_size"``, ``"--batch"``).
+        value: The number given.
+        low: 1, or :data:`MIN_BN_BATCH` where BN in train mode sees the batch (a probe at
+            initialisation); below it the error says why.
+    """
+    if low >= MIN_BN_BATCH and isinstance(value, (int, float)) and not isinstance(value, bool) and value < low:
+        raise UserError(f"{name} {_short(value)} is too small; expected at least {low} (BN uses batch statistics)")
+    return whole(name, value, low, MAX_BATCH)
 
 
 def _short(value: Any) -> str:

@@ -15,6 +15,7 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
+from unitsearch.report import build_report
 from unitsearch.units import PRESETS, UnitSpec
 
 CHANCE = 90.0  # 100 * (1 - 1/10): what a diverged CIFAR-10 network scores
@@ -119,6 +120,15 @@ def ablation_trials() -> tuple[list[FrozenTrial], dict[str, dict[int, float]], d
 @pytest.fixture(scope="session")
 def ablation():
     return ablation_trials()
+
+
+@pytest.fixture(scope="module")
+def report(ablation):
+    """The ablation study's report, built once per test module (a module may define its own)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="abl")
+    study.add_trials(ablation[0])
+    return build_report(study)
 
 
 def write_study(url: str, name: str, trials: list[FrozenTrial], *, baseline: str | None = "original") -> optuna.Study:

@@ -7,24 +7,15 @@ import io
 import json
 import math
 
-import optuna
 import pytest
 
 from unitsearch.render import to_json
-from unitsearch.report import build_report, format_report, report_to_dict
+from unitsearch.report import format_report, report_to_dict
 
 VERDICT_KEYS = {
     "best", "full_preact_rank", "n_designs", "diff", "ci", "p", "n_seeds", "fail_units_ranks",
     "fail_units_below_baseline", "paper_tau", "paper_tau_p", "full_preact_tied_with_best", "baseline", "text",
 }
-
-
-@pytest.fixture(scope="module")
-def report(ablation):
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name="abl")
-    study.add_trials(ablation[0])
-    return build_report(study)
 
 
 def _no_nan(name):

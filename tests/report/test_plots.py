@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import optuna
 import pytest
 
-from unitsearch.report import build_report, errors_figure, factors_figure, learning_curves_figure, mean_curve, write_plots
+from unitsearch.report import errors_figure, factors_figure, learning_curves_figure, mean_curve, write_plots
 
 from .conftest import EPOCHS
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def report(ablation):
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name="abl")
-    study.add_trials(ablation[0])
-    return build_report(study)
 
 
 def test_write_plots_gives_pngs(report, tmp_path):

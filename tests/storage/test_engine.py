@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import sqlite3
 import threading
-import time
 
 import optuna
 import pytest
@@ -74,13 +73,18 @@ def test_sqlite_storage_is_in_wal_mode_and_waits_for_the_lock(tmp_path):
     # with "database is locked".
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(1.0, lambda: holder.execute("COMMIT"))
+    released = threading.Event()
+
+    def commit() -> None:
+        released.set()  # before COMMIT: a write that got through saw the lock released
+        holder.execute("COMMIT")
+
+    release = threading.Timer(1.0, commit)
     release.start()
     try:
-        start = time.monotonic()
         study = optuna.create_study(storage=storage, study_name="waits")
         study.enqueue_trial({})
-        assert time.monotonic() - start >= 0.5  # it did wait for the holder
+        assert released.is_set()  # it did wait for the holder
     finally:
         release.join(timeout=10)
         holder.close()

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
+from .. import limits
 from ._dataset import ImageData
 from ._errors import DataError
 from .folder import FolderData
@@ -62,8 +63,7 @@ def train_batches(
     Yields:
         ``(x, y)``: float32 ``[B, 3, H, W]`` and int64 ``[B]`` on the data's device.
     """
-    if batch_size < 1:
-        raise DataError(f"batch size {batch_size} is invalid; expected a whole number >= 1")
+    limits.batch_size("batch size", batch_size)
     if isinstance(data, FolderData):  # too big for the device: a DataLoader decodes and augments it
         yield from data.train_batches(batch_size, generator=generator, augment=augment, channels_last=channels_last, drop_last=drop_last)
         return
@@ -95,8 +95,7 @@ def eval_batches(
     """
     if split not in _SPLITS:
         raise DataError(f"unknown split {split!r}; expected one of: {', '.join(_SPLITS)}")
-    if batch_size < 1:
-        raise DataError(f"batch size {batch_size} is invalid; expected a whole number >= 1")
+    limits.batch_size("batch size", batch_size)
     if isinstance(data, FolderData):
         yield from data.eval_batches(split, batch_size, channels_last=channels_last)
         return

@@ -11,12 +11,11 @@ from __future__ import annotations
 from .diagnosis import Diagnosis, diagnose_unit, log_slope
 from .inputs import DATA_CHOICES, data_batch, normal_batch
 from .plots import write_plots
-from .prefilter import Prefilter, PrefilterResult, prefilter, verdict
+from .prefilter import PrefilterResult, prefilter, verdict
 
 __all__ = [
     "DATA_CHOICES",
     "Diagnosis",
-    "Prefilter",
     "PrefilterResult",
     "data_batch",
     "diagnose_unit",

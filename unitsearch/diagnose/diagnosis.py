@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from .. import limits
 from ..errors import UserError
 from ..models import ResNet, build_resnet
 from ..units import UnitSpec, preset_name
@@ -151,8 +152,7 @@ def check_batch(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> None:
     """A :class:`UserError` unless x is ``[B, 3, H, W]`` with B >= 2 and y holds B labels below ``num_classes``."""
     if x.dim() != 4 or x.shape[1] != 3:
         raise UserError(f"input batch has shape {tuple(x.shape)}; expected [B, 3, H, W]")
-    if x.shape[0] < 2:
-        raise UserError(f"batch of {x.shape[0]} image(s) is too small; expected at least 2 (BN uses batch statistics)")
+    limits.batch_size("batch of images", x.shape[0], low=limits.MIN_BN_BATCH)
     if y.shape != (x.shape[0],):
         raise UserError(f"labels have shape {tuple(y.shape)}; expected [{x.shape[0]}]")
     if int(y.min()) < 0 or int(y.max()) >= num_classes:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from .. import limits
 from ..errors import UserError
 
 __all__ = ["DATA_CHOICES", "data_batch", "normal_batch"]
@@ -30,8 +31,7 @@ def normal_batch(image_size: int, batch: int, num_classes: int, *, seed: int = 0
     Returns:
         float32 images ``[batch, 3, image_size, image_size]`` and int64 labels ``[batch]``.
     """
-    if batch < 2:
-        raise UserError(f"batch {batch} is too small; expected at least 2 (BN uses batch statistics)")
+    limits.batch_size("batch", batch, low=limits.MIN_BN_BATCH)
     if image_size < 4:
         raise UserError(f"image size {image_size} is too small; expected at least 4 (two stride-2 stages)")
     gen = torch.Generator().manual_seed(seed)
@@ -63,8 +63,7 @@ def data_batch(
     """
     if name not in DATA_CHOICES:
         raise UserError(f"unknown data {name!r}; allowed: {', '.join(DATA_CHOICES)}")
-    if batch < 2:
-        raise UserError(f"batch {batch} is too small; expected at least 2 (BN uses batch statistics)")
+    limits.batch_size("batch", batch, low=limits.MIN_BN_BATCH)
     try:
         from ..data import load_data
     except ImportError:

@@ -206,7 +206,11 @@ def count_params(model: nn.Module) -> int:
 
 
 def count_macs(model: nn.Module, image_size: int = 32) -> int:
-    """Multiply-accumulates of the convolutions and the head for one image."""
+    """Multiply-accumulates of every ``nn.Conv2d`` for one image: stem, branches, projection and gate convs.
+
+    The linear head, BN and the element-wise ops are not counted: at these sizes the
+    convolutions are nearly all of the work, and stored MACs are comparable only if the rule stays.
+    """
     limits.check_image(image_size, max((m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)), default=1) // 4 or 1)
     total = 0
 

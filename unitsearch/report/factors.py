@@ -8,9 +8,12 @@ post-activation units (a)-(c), "relu" for (d), "bn-relu" for (e)) and ``tail``
 (the ops after the last conv, before the addition).
 
 Means pool the per-seed errors of every design at a level, so they are
-confounded with whatever else the designs at that level share; the fANOVA
-importance (Optuna's ``get_param_importances``) apportions the variance of the
-per-seed errors among h, f and branch jointly.
+confounded with whatever else the designs at that level share. The importance
+is PED-ANOVA (Optuna's ``PedAnovaImportanceEvaluator``, Watanabe et al. 2023):
+for each of h, f and branch, how differently its levels are spread among the
+runs in the best quarter of per-seed errors than among all runs, scaled so the
+three sum to 1. It asks what gets a run into the best quarter, not how the
+variance of the error splits among the factors.
 """
 
 from __future__ import annotations
@@ -91,6 +94,9 @@ def param_importance(
     rows: Sequence[DesignRow], *, evaluator: BaseImportanceEvaluator | None = None
 ) -> dict[str, Any]:
     """Optuna's parameter importance of h, f and branch for the per-seed error.
+
+    The default evaluator is PED-ANOVA with the best quarter as its target
+    (:data:`TARGET_QUANTILE`); ``evaluator`` replaces it.
 
     An in-memory study gets one trial per per-seed error, with the design's h, f
     and branch as categorical parameters. Factors with a single level in the

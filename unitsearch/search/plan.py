@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 from ..storage import NOT_RUN, StoredTrial, read_study, read_trial, trial_attrs
 from ..units import resolve_unit
 from .race import Lane, RaceRule, Result, next_seeds, standings
-from .space import SearchSpace
+from .space import UNIT_FACTORS, SearchSpace
 
 __all__ = [
     "PlanItem", "plan_items", "cell_key", "plan_key", "enqueue_plan", "advance", "left_race", "race_state", "RaceState",
@@ -40,7 +40,7 @@ LIVE_STATES = (TrialState.WAITING, TrialState.RUNNING)
 
 def cell_key(space: SearchSpace, values: dict[str, Any]) -> str:
     """The cell as canonical JSON: the unit by its canonical form, then the other factors."""
-    v = {k: val for k, val in values.items() if k not in ("unit", "h", "f", "branch", "branch_pre", "branch_mid", "branch_post")}
+    v = {k: val for k, val in values.items() if k not in UNIT_FACTORS}
     v["unit"] = space.unit_of(values).form
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 

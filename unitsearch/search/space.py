@@ -54,16 +54,21 @@ from ..train import PROFILES, TrainConfig
 from ..units import SpecError, UnitSpec, resolve_unit
 from ..units.spec import Shortcut
 
-__all__ = ["Range", "SearchSpace", "load_space", "list_spaces", "parse_space", "space_from_dict", "SAMPLERS", "PRUNERS", "PLANS"]
+__all__ = [
+    "Range", "SearchSpace", "load_space", "list_spaces", "parse_space", "space_from_dict", "SAMPLERS", "PRUNERS", "PLANS",
+    "UNIT_FACTORS", "UNIT_PARTS", "BRANCH_PARTS",
+]
 
 SAMPLERS = ("grid", "tpe", "random")
 PLANS = ("grid", "race")
 _PLAN_KEYS = ("kind", "min_seeds", "max_seeds", "alpha", "test", "protect", "max_trials")
 PRUNERS = ("median", "hyperband", "successive_halving", "wilcoxon", "none")
-_UNIT_PARTS = ("h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
+BRANCH_PARTS = ("branch_pre", "branch_mid", "branch_post")  # the ops before, between and after the two convs
+UNIT_PARTS = ("h", "f", "branch", *BRANCH_PARTS)  # a unit given by its parts
+UNIT_FACTORS = ("unit", *UNIT_PARTS)  # every factor that names the unit, not the network or its training
 _NET = ("depth", "width", "bottleneck", "arch")
 _TRAIN = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "seed")
-FACTORS = ("unit", *_UNIT_PARTS, *_NET, *_TRAIN)
+FACTORS = (*UNIT_FACTORS, *_NET, *_TRAIN)
 _TOP_KEYS = ("description", "profile", "seeds", "workers", "factors", "train", "sampler", "pruner", "prefilter", "plan")
 
 
@@ -148,7 +153,7 @@ class SearchSpace:
         if "branch" in v:
             branch = str(v["branch"])
         else:
-            pre, mid, post = (_ops(v.get(k, "")) for k in ("branch_pre", "branch_mid", "branch_post"))
+            pre, mid, post = (_ops(v.get(k, "")) for k in BRANCH_PARTS)
             branch = "-".join(p for p in (pre, "conv", mid, "conv", post) if p)
         return UnitSpec.parse(f"h={v.get('h', 'identity')};branch={branch};f={v.get('f', 'id')}")
 
@@ -189,9 +194,9 @@ def _parse_factor(path: str, name: str, raw: Any) -> Any:
 def _check(space: SearchSpace) -> None:
     """Validate every value now, so a bad file fails before anything is written."""
     path, f = space.path, space.factors
-    if "unit" in f and any(k in f for k in _UNIT_PARTS):
-        raise UserError(f"{_where(path, 'factors')}: give 'unit' or its parts ({', '.join(_UNIT_PARTS)}), not both")
-    if "branch" in f and any(k in f for k in ("branch_pre", "branch_mid", "branch_post")):
+    if "unit" in f and any(k in f for k in UNIT_PARTS):
+        raise UserError(f"{_where(path, 'factors')}: give 'unit' or its parts ({', '.join(UNIT_PARTS)}), not both")
+    if "branch" in f and any(k in f for k in BRANCH_PARTS):
         raise UserError(f"{_where(path, 'factors')}: give 'branch' or 'branch_pre/mid/post', not both")
     for name, value in f.items():
         values = value if isinstance(value, list) else [value]
@@ -202,7 +207,7 @@ def _check(space: SearchSpace) -> None:
             elif name == "h":
                 for v in values:
                     Shortcut.parse(str(v))
-            elif name in ("f", "branch", "branch_pre", "branch_mid", "branch_post"):
+            elif name in ("f", "branch", *BRANCH_PARTS):
                 for v in values:
                     _probe_unit(name, v)
             elif name == "arch":

@@ -28,14 +28,13 @@ import optuna
 from .. import limits
 from ..errors import UserError
 from ..train import TrainConfig, get_profile
-from .space import Range, SearchSpace
+from .space import UNIT_FACTORS, Range, SearchSpace, _where
 
 __all__ = ["check_tables", "check_space", "check_run_numbers"]
 
 _TABLES = ("factors", "train", "sampler", "pruner", "prefilter")
 _INT_TRAIN = {"epochs", "batch_size", "eval_batch_size", "check_every", "warmup_iters"}
 _NUMERIC_TRAIN = _INT_TRAIN | {"lr", "momentum", "weight_decay", "warmup_lr", "divergence_factor"}
-_UNIT_PARTS = ("unit", "h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
 _SAMPLER_CLASSES = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 _PRUNER_CLASSES = {
     "median": optuna.pruners.MedianPruner,
@@ -44,12 +43,6 @@ _PRUNER_CLASSES = {
     "wilcoxon": optuna.pruners.WilcoxonPruner,
 }
 _PREFILTER = {"min_grad_ratio": (0.0, 1.0)}  # a fraction of the gradient; 0 would skip nothing
-
-
-def _where(path: str, key: str) -> str:
-    from .space import _where as where
-
-    return where(path, key)
 
 
 def check_tables(data: dict[str, Any], path: str) -> None:
@@ -120,7 +113,7 @@ def _check_network(space: SearchSpace) -> None:
     for name in ("depth", "width", "bottleneck"):
         if isinstance(space.factors.get(name), Range):
             raise UserError(f"{_where(space.path, 'factors.' + name)}: a range is allowed only for numeric training settings; list the values")
-    for name in _UNIT_PARTS:
+    for name in UNIT_FACTORS:
         if isinstance(space.factors.get(name), Range):
             raise UserError(f"{_where(space.path, 'factors.' + name)}: a unit part is a list of values, not a range")
     for b in _levels(space, "bottleneck", profile.bottleneck):
@@ -144,7 +137,7 @@ def _check_network(space: SearchSpace) -> None:
 
 def _check_ranges(space: SearchSpace) -> None:
     for name, r in space.factors.items():
-        if not isinstance(r, Range) or name in _UNIT_PARTS or name in ("depth", "width", "bottleneck"):
+        if not isinstance(r, Range) or name in UNIT_FACTORS or name in ("depth", "width", "bottleneck"):
             continue
         where = _where(space.path, "factors." + name)
         if name not in _NUMERIC_TRAIN:
@@ -161,7 +154,7 @@ def _check_ranges(space: SearchSpace) -> None:
 
 
 def _canonical(space: SearchSpace, name: str, value: Any) -> Any:
-    if name in _UNIT_PARTS:
+    if name in UNIT_FACTORS:
         return space.unit_of({name: value}).form
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -240,7 +233,6 @@ def _check_prefilter(space: SearchSpace) -> None:
             raise UserError(f"{_where(space.path, 'prefilter.' + key)} is unknown; allowed: {', '.join(_PREFILTER)}")
         low, high = _PREFILTER[key]
         limits.number(_where(space.path, "prefilter." + key), value, low, high, low_open=True)
-
 
 
 def check_run_numbers(

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import UserError
-from .space import Range, SearchSpace
+from .space import UNIT_FACTORS as _UNIT_FACTORS, Range, SearchSpace
 
 __all__ = ["verify_space", "VERIFY_FIRST_SEED"]
 
 VERIFY_FIRST_SEED = 1000  # far from the seeds spaces ship with (0, 1, 2, ...), so none is reused
-_UNIT_FACTORS = ("unit", "h", "f", "branch", "branch_pre", "branch_mid", "branch_post")
 
 
 def verify_space(space: SearchSpace, units: list[str], *, seeds: list[int], name: str) -> SearchSpace:

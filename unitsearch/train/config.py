@@ -67,6 +67,8 @@ class TrainConfig:
             raise UserError(f"bad train setting: {e}") from None
         for name, (low, high) in _INT_RANGES.items():
             limits.whole(f"train config {name}", getattr(self, name), low, high)
+        for name in ("batch_size", "eval_batch_size"):
+            limits.batch_size(f"train config {name}", getattr(self, name))
         for name, (low, high, low_open, high_open) in _FLOAT_RANGES.items():
             limits.number(f"train config {name}", getattr(self, name), low, high, low_open=low_open, high_open=high_open)
         for m in self.milestones:
@@ -90,8 +92,6 @@ _FLOATS = ("lr", "momentum", "weight_decay", "warmup_lr", "divergence_factor")
 # Bounds before any tensor is allocated (unitsearch.limits); the seed fits a signed 64-bit integer.
 _INT_RANGES = {
     "epochs": (1, limits.MAX_EPOCHS),
-    "batch_size": (1, limits.MAX_BATCH),
-    "eval_batch_size": (1, limits.MAX_BATCH),
     "check_every": (1, 10**6),
     "warmup_iters": (0, 10**9),
     "seed": (0, limits.MAX_SEED),
