@@ -27,7 +27,7 @@ pg = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = pg
 _spec.loader.exec_module(pg)
 
-# Short heartbeats so a killed worker's trial is retried within seconds (storage.py reads these).
+# Short heartbeats so a killed worker's trial is retried within seconds (unitsearch.storage.engine reads these).
 FAST_HEARTBEAT = {"UNITSEARCH_HEARTBEAT_INTERVAL": "1", "UNITSEARCH_GRACE_PERIOD": "3"}
 
 
