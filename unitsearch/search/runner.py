@@ -60,15 +60,10 @@ def with_overrides(
     return space
 
 
-def _max_epochs(space: SearchSpace) -> int:
-    epochs = space.factors.get("epochs", space.train.get("epochs", get_profile(space.profile).train_config().epochs))
-    return int(max(epochs) if isinstance(epochs, list) else epochs)
-
-
 def _study(storage, name: str, space: SearchSpace, *, create: bool, worker: int | None = 0) -> optuna.Study:
     sampler = make_sampler(space, worker=worker)
     try:
-        pruner = make_pruner(space.pruner["name"], space.pruner, _max_epochs(space))
+        pruner = make_pruner(space.pruner["name"], space.pruner, space.max_epochs)
     except (TypeError, ValueError) as e:
         raise UserError(f"search space {space.name}: bad [pruner] settings: {e}") from None
     if create:
@@ -87,7 +82,7 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     Returns:
         The study and the number of trials newly queued.
     """
-    data = data or get_profile(space.profile).dataset
+    data = data or space.dataset
     storage = open_storage(url)
     study = _study(storage, name, space, create=True)
     stored = read_study(study)
@@ -126,7 +121,7 @@ def join_study(url: str, name: str, *, worker: int | None = 0) -> tuple[optuna.S
 
 def study_data(study: optuna.Study, space: SearchSpace, data: str | None = None) -> str:
     """The dataset a worker joining ``study`` trains on: the study's own; ``data`` must name the same."""
-    stored = read_study(study).data or get_profile(space.profile).dataset
+    stored = read_study(study).data or space.dataset
     if data is not None and data != stored:
         raise UserError(f"study {study.study_name!r} trains on {stored!r}, not {data!r}: leave out --data, or create a new study for {data!r}")
     return stored

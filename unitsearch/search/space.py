@@ -141,6 +141,19 @@ class SearchSpace:
         return min(n, int(self.plan.get("max_trials") or n))
 
     @property
+    def max_epochs(self) -> int:
+        """The most epochs a trial trains: the factor's highest level, ``[train]``'s, or the profile's."""
+        epochs = self.factors.get("epochs", self.train.get("epochs", PROFILES[self.profile].train_config().epochs))
+        if isinstance(epochs, Range):
+            return int(epochs.high)
+        return int(max(epochs) if isinstance(epochs, list) else epochs)
+
+    @property
+    def dataset(self) -> str:
+        """The dataset of the space's profile (``run --data`` can name another)."""
+        return PROFILES[self.profile].dataset
+
+    @property
     def n_cells(self) -> int:
         """Cells of the grid, from the lengths of the factor lists (the grid is not built)."""
         return math.prod(len(v) for v in self.choices.values())

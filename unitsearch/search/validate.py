@@ -203,13 +203,6 @@ def _check_sampler(space: SearchSpace) -> None:
         raise UserError(f"{where}: bad {name} sampler settings: {e}") from None
 
 
-def _max_epochs(space: SearchSpace) -> int:
-    epochs = space.factors.get("epochs", space.train.get("epochs", get_profile(space.profile).train_config().epochs))
-    if isinstance(epochs, Range):
-        return int(epochs.high)
-    return int(max(epochs) if isinstance(epochs, list) else epochs)
-
-
 def _check_pruner(space: SearchSpace) -> None:
     name = space.pruner["name"]
     where = _where(space.path, "pruner")
@@ -222,7 +215,7 @@ def _check_pruner(space: SearchSpace) -> None:
     from .samplers import make_pruner
 
     try:
-        make_pruner(name, space.pruner, _max_epochs(space))
+        make_pruner(name, space.pruner, space.max_epochs)
     except (TypeError, ValueError) as e:
         raise UserError(f"{where}: bad {name} pruner settings: {e}") from None
 
