@@ -1,9 +1,14 @@
-"""The CLI commands set torch's thread count for the whole process; each test gets it back."""
+"""The CLI commands set torch's thread count for the whole process; each test gets it back.
+
+The report command's tests read the studies the report's tests build (``tests/report/conftest.py``).
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
+
+from ..report.conftest import ablation, ablation_db, make_trial, write_study  # noqa: F401  (fixtures and helpers shared with the report tests)
 
 
 @pytest.fixture(autouse=True)

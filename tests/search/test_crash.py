@@ -125,16 +125,16 @@ def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search
 def test_a_ctrl_c_during_a_write_to_the_study_stops_the_trial_at_its_next_step(tmp_path, monkeypatch):
     """The interrupt is noted, not raised, inside Optuna's bookkeeping: the write finishes, the
     next training step ends the trial, and Optuna records it as FAIL. Raised inside the write,
-    it cut the write short (here epoch 1's value was lost), and once, in CI, it left the write
-    lock held, so recording the trial as failed ended in "database is locked"."""
+    it cut the write short (here epoch 1's value would be lost), and it could leave the write
+    lock held, so that recording the trial as failed ended in "database is locked"."""
     import sqlalchemy
     import torch
 
-    from unitsearch.storage import engine as storage
     from unitsearch.search.objective import TrialContext
     from unitsearch.search.runner import work
+    from unitsearch.storage import engine
 
-    monkeypatch.setattr(storage, "SQLITE_BUSY_TIMEOUT", 2)  # a lock left held fails in seconds, not minutes
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT", 2)  # a lock left held fails in seconds, not minutes
     path = tmp_path / "slow.toml"
     path.write_text(_space(["original"], [0]))
     space = load_space(str(path))

@@ -144,8 +144,8 @@ def _studies(url: str) -> dict[str, int]:
 
 
 def test_another_profile_or_seed_offset_is_another_study_by_default(tmp_path):
-    from unitsearch.cli.run import default_study_name
     from unitsearch.search import load_space
+    from unitsearch.search.launch import default_study_name
 
     sp = load_space(_space(tmp_path))  # its own profile is smoke
     names = [default_study_name(sp, profile=p, seed_offset=o) for p, o in ((None, 0), ("smoke", 0), ("cpu", 0), ("cpu", 100), (None, 100))]

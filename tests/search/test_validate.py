@@ -275,7 +275,7 @@ def test_file_encodings_and_folders(tmp_path):
 
 
 def test_workers_are_capped_by_the_work_and_the_machine():
-    from unitsearch.cli.supervise import cap_workers
+    from unitsearch.search.launch import cap_workers
 
     assert cap_workers(3, 10, limit=8) == (3, None)
     n, why = cap_workers(10**9, 10**6, limit=8)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -16,7 +17,8 @@ import torch
 from typer.testing import CliRunner
 
 from unitsearch.cli import app
-from unitsearch.cli.run import worker_commands
+from unitsearch.errors import UserError
+from unitsearch.search.launch import check_workers, worker_commands
 
 # 5 units x 2 seeds on the smoke profile: about a second per trial.
 FIVE_BY_TWO = """
@@ -108,6 +110,18 @@ def test_gpus_asked_for_on_a_cpu_machine_are_one_line_and_exit_2(tmp_path, monke
     assert not (tmp_path / "studies.db").exists()
 
 
+def test_a_dead_worker_is_a_warning_when_the_plan_finished_and_an_error_when_it_did_not():
+    procs = [SimpleNamespace(pid=10, returncode=0), SimpleNamespace(pid=11, returncode=-9), SimpleNamespace(pid=12, returncode=3)]
+    assert check_workers(procs, done=4, total=4) == [
+        "warning: worker 1 (pid 11) was killed by SIGKILL; the other workers finished its trials",
+        "warning: worker 2 (pid 12) exited with status 3; the other workers finished its trials",
+    ]
+    with pytest.raises(UserError) as e:
+        check_workers(procs, done=3, total=4)
+    assert str(e.value).startswith("worker 1 (pid 11) was killed by SIGKILL; worker 2 (pid 12) exited with status 3 (2 of 3 workers); 3 of 4 trials done")
+    assert check_workers(procs[:1], done=0, total=4) == []  # a clean exit says nothing, even with trials left
+
+
 def test_the_storage_url_can_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("UNITSEARCH_STORAGE", f"postgresql://u:s3cretpw@127.0.0.1:{_closed_port()}/db")
@@ -121,7 +135,6 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
 
 
 def test_run_with_zero_trials_only_creates_the_study_for_workers_elsewhere(tmp_path, monkeypatch, outcome):
@@ -149,7 +162,7 @@ def _first_proposals(worker: int | None, n: int = 8) -> list[dict]:
 
 
 def test_workers_of_one_sampled_study_do_not_propose_the_same_designs():
-    # One seed in every worker made two local TPE workers draw identical start-up trials.
+    # With one seed in every worker, two local TPE workers would draw identical start-up trials.
     assert _first_proposals(0) == _first_proposals(0)  # worker 0 keeps the space's seed: reproducible
     assert _first_proposals(0) != _first_proposals(1)
     assert _first_proposals(1) != _first_proposals(2)

@@ -7,6 +7,7 @@ from typer.core import TyperGroup
 
 from ..errors import UserError
 from ..render import safe_text
+from . import diagnose, model, report, run, spaces, train, units, verify
 
 
 class _Group(TyperGroup):
@@ -28,26 +29,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-from . import model as _model  # noqa: E402
-from . import run as _run  # noqa: E402
-from . import spaces as _spaces  # noqa: E402
-from . import train as _train  # noqa: E402
-from . import units as _units  # noqa: E402
-from .report import report as _report  # noqa: E402
-
-app.command("run")(_run.run)
-app.command("worker")(_run.worker)
-app.command("train")(_train.train)
-app.add_typer(_spaces.app, name="spaces")
-app.add_typer(_model.app, name="model")
-app.add_typer(_units.app, name="units")
-from .diagnose import diagnose as _diagnose
-app.command("diagnose")(_diagnose)
-app.command("report")(_report)
-from .verify import verify as _verify  # noqa: E402
-
-app.command("verify")(_verify)
+app.command("run")(run.run)
+app.command("worker")(run.worker)
+app.command("train")(train.train)
+app.add_typer(spaces.app, name="spaces")
+app.add_typer(model.app, name="model")
+app.add_typer(units.app, name="units")
+app.command("diagnose")(diagnose.diagnose)
+app.command("report")(report.report)
+app.command("verify")(verify.verify)
 
 
 def main() -> None:

@@ -5,44 +5,34 @@ workers and workers on other machines alike: a running trial's ``curve`` grows b
 entry per epoch, and its ``worker`` attribute (set at its first epoch) says who trains it.
 On a terminal it is a Rich ``Live`` display; anywhere else (a log file, a CI job) it
 prints one line per event (a trial started, finished or failed) so logs stay readable.
+:func:`train_and_show` is how ``run`` and ``verify`` train a study in this view.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+import typer
 from optuna.trial import TrialState
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from ..render import safe_text
+from ..report import load_report, print_report
 from ..report.collect import collect_trials
-from ..search import SearchSpace, plan_status
-from ..storage import StoredTrial, finite, read_trial, write_trial
+from ..search import Interrupted, SearchSpace, Started, plan_status, train_study
+from ..storage import StoredTrial, finite, read_trial
 
-__all__ = ["Running", "Snapshot", "snapshot", "render_snapshot", "LiveView", "tag_worker"]
+__all__ = ["Running", "Snapshot", "snapshot", "render_snapshot", "LiveView", "train_and_show"]
 
 TOP = 5  # leading designs shown
-
-
-def tag_worker(index: int | None) -> Callable[[optuna.Trial, Any], None]:
-    """An ``on_epoch`` hook that records, once per trial, which worker trains it."""
-    label = f"worker {index}" if index is not None else f"{socket.gethostname()}:{os.getpid()}"
-
-    def hook(trial: optuna.Trial, m: Any) -> None:
-        if getattr(m, "epoch", 1) == 1:
-            write_trial(trial, worker=label)
-
-    return hook
 
 
 @dataclass(frozen=True)
@@ -221,3 +211,32 @@ class LiveView:
             for line in _events(self.last, snap):
                 self.console.print(Text(safe_text(line)), soft_wrap=True)
         self.last = snap
+
+
+console = Console(stderr=True)  # the study line, the notes and the view; the leaderboard goes to stdout
+
+
+def _started(s: Started) -> None:
+    console.print(f"study [bold]{escape(safe_text(s.name))}[/] in {escape(safe_text(s.storage))}: {s.planned}, {s.added} queued now", highlight=False)
+
+
+def _say(line: str) -> None:
+    console.print(escape(line), highlight=False)
+
+
+def _watch(study: optuna.Study, space: SearchSpace, workers: int) -> LiveView:
+    return LiveView(study, space, console=console, workers=workers)
+
+
+def train_and_show(storage: str, name: str, space: SearchSpace, **options: Any) -> None:
+    """Train study ``name`` with :func:`unitsearch.search.train_study` in the live view; then print its leaderboard.
+
+    ``options`` are ``train_study``'s. Ctrl-C ends the command with status 130 once the
+    running trials are recorded as failed.
+    """
+    try:
+        trained = train_study(storage, name, space, **options, on_start=_started, say=_say, watch=_watch)
+    except Interrupted:
+        raise typer.Exit(130) from None
+    if trained:
+        print_report(load_report(storage, name))

@@ -1,4 +1,4 @@
-"""``unitsearch model``: the unit presets and what a spec builds."""
+"""``unitsearch model``: the network a unit design builds (``unitsearch units list`` names the presets)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,12 @@ import typer
 
 from .. import limits
 from ..models import Arch, ResNetConfig, build_resnet, count_macs, count_params
-from ..render import Format, render
+from ..render import Format
 from ..units import preset_name, resolve_unit
-from .units import list_presets
+from .options import FormatOpt
+from .output import emit
 
-app = typer.Typer(help="Unit presets and the networks they build.", no_args_is_help=True)
-
-
-def _emit(rows: list[dict], fmt: Format, title: str) -> None:
-    text = render(rows, fmt, title=title)
-    if text is not None:
-        typer.echo(text.rstrip("\n"))
-
-
-# The same command as `unitsearch units list`, kept under `model` for existing scripts.
-app.command("presets")(list_presets)
+app = typer.Typer(help="The networks unit designs build: parameters and MACs.", no_args_is_help=True)
 
 
 @app.command("describe")
@@ -34,7 +25,7 @@ def describe(
     classes: Annotated[int | None, typer.Option(min=1, help="Number of classes (default: 10 for cifar, 1000 for imagenet).")] = None,
     image_size: Annotated[int | None, typer.Option(min=8, help="Input height and width, for the MAC count (default: 32 for cifar, 224 for imagenet).")] = None,
     arch: Annotated[Arch, typer.Option("--arch", help="Network layout: cifar (3x3 stem, 3 stages) or imagenet (7x7 stem + max pool, 4 stages).")] = Arch.CIFAR,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """Build each unit's ResNet and print its form, parameters and conv MACs."""
     imagenet = arch is Arch.IMAGENET
@@ -57,4 +48,4 @@ def describe(
                 "MMACs": round(count_macs(model, image_size) / 1e6, 1),
             }
         )
-    _emit(rows, fmt, f"ResNet-{depth} ({arch.value}, {'bottleneck' if net.bottleneck else 'basic'}, width {width}, {image_size}x{image_size})")
+    emit(rows, fmt, f"ResNet-{depth} ({arch.value}, {'bottleneck' if net.bottleneck else 'basic'}, width {width}, {image_size}x{image_size})")

@@ -11,6 +11,7 @@ from ..outputs import check_out_dir, check_out_file, saving, storage_files, writ
 from ..render import Format
 from ..report import PLOT_FILES, Metric, format_report, load_report, print_report, write_plots
 from ..storage import DEFAULT_STORAGE
+from .options import FormatOpt, ReadStorageOpt
 
 
 def report(
@@ -18,13 +19,13 @@ def report(
         list[str] | None,
         typer.Option("--study", metavar="<str>", help="Study name; optional when the storage holds one study. Repeat it to pool runs of one setting on other seeds (run --seed-offset) into one report."),
     ] = None,
-    storage: Annotated[str, typer.Option("--storage", envvar="UNITSEARCH_STORAGE", help="Optuna storage URL, read only.")] = DEFAULT_STORAGE,
+    storage: ReadStorageOpt = DEFAULT_STORAGE,
     baseline: Annotated[
         str | None,
         typer.Option("--baseline", help="Baseline unit: preset name or canonical form (default: the study's baseline attribute, else original)."),
     ] = None,
     metric: Annotated[Metric, typer.Option("--metric", help="Rank by validation or test error.")] = Metric.VAL,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    fmt: FormatOpt = Format.TABLE,
     out: Annotated[Path | None, typer.Option("--out", help="Write the output to this file instead of stdout.")] = None,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write learning-curve, error and factor plots (PNG) here.")] = None,
 ) -> None:

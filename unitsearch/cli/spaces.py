@@ -6,20 +6,16 @@ from typing import Annotated
 
 import typer
 
-from ..render import Format, render
+from ..render import Format
 from ..search import Range, list_spaces, load_space
+from .options import FormatOpt
+from .output import emit
 
 app = typer.Typer(help="Search-space files: list them, show one.", no_args_is_help=True)
 
 
-def _emit(rows: list[dict], fmt: Format, title: str) -> None:
-    text = render(rows, fmt, title=title)
-    if text is not None:
-        typer.echo(text.rstrip("\n"))
-
-
 @app.command("list")
-def list_(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE) -> None:
+def list_(fmt: FormatOpt = Format.TABLE) -> None:
     """The built-in spaces, with how many trials each plan holds."""
     rows = []
     for name in list_spaces():
@@ -28,13 +24,13 @@ def list_(fmt: Annotated[Format, typer.Option("--format", help="Output format.")
             "space": name, "plan": sp.plan["kind"], "sampler": sp.sampler["name"], "pruner": sp.pruner["name"], "profile": sp.profile,
             "seeds": len(sp.race_seeds if sp.is_race else sp.seeds), "trials": sp.n_trials, "description": sp.description,
         })
-    _emit(rows, fmt, "Search spaces (run one with `unitsearch run --space NAME`)")
+    emit(rows, fmt, "Search spaces (run one with `unitsearch run --space NAME`)")
 
 
 @app.command("show")
 def show(
     space: Annotated[str, typer.Argument(help="A built-in space name or a .toml path.")],
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """Every factor of a space, and the size of its plan."""
     sp = load_space(space)
@@ -59,4 +55,4 @@ def show(
     else:
         size = f"{cells} cells x {len(sp.seeds)} seeds = {sp.n_trials} trials" if sp.is_grid else f"{sp.n_trials} sampled trials"
     title = f"{sp.name}: {sp.description}. Profile {sp.profile}, seeds {sp.seeds}, sampler {sp.sampler['name']}, pruner {sp.pruner['name']}; {size}"
-    _emit(rows, fmt, title)
+    emit(rows, fmt, title)

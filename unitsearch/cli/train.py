@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import limits
 from ..render import output_console, render, to_json
 from ..train import PROFILES, EpochMetrics, SingleRun, TrainResult, prepare_run, resolve_device, set_cpu_threads
-from .run import DeviceOpt
+from .options import DataDirOpt, DataOpt, DeviceOpt, DownloadOpt
 
 # Progress goes to stderr, so that stdout holds only the summary or the JSON.
 console = Console(stderr=True)
@@ -24,9 +24,9 @@ def train(
     width: Annotated[int | None, typer.Option(min=1, help="Channels of the first stage; default: the profile's.")] = None,
     bottleneck: Annotated[bool | None, typer.Option("--bottleneck/--basic", help="Bottleneck (1x1-3x3-1x1) units; default: the profile's.")] = None,
     arch: Annotated[str | None, typer.Option("--arch", help="Network layout: cifar (3x3 stem, 3 stages) or imagenet (7x7 stem + max pool, 4 stages); default: the profile's.")] = None,
-    data: Annotated[str | None, typer.Option("--data", help="synthetic, cifar10, cifar100 or imagefolder (default: the profile's).")] = None,
-    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder holding cifar-10-batches-py / cifar-100-python, or train/<class>/ and val/<class>/ for imagefolder.")] = None,
-    download: Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")] = False,
+    data: DataOpt = None,
+    data_dir: DataDirOpt = None,
+    download: DownloadOpt = False,
     train_size: Annotated[int | None, typer.Option(min=1, help="Training images (default: the profile's).")] = None,
     image_size: Annotated[int | None, typer.Option(help="Image height and width in pixels, 8 to 256 (default: the profile's).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: the profile's).")] = None,

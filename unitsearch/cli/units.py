@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from ..render import Format, render
+from ..render import Format
 from ..units import PRESETS
+from .options import FormatOpt
+from .output import emit
 
 app = typer.Typer(help="The paper's unit designs (Tables 1, 2 and 3) as named presets.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_presets(fmt: Annotated[Format, typer.Option("--format", help="Output format (json for scripts).")] = Format.TABLE) -> None:
+def list_presets(fmt: FormatOpt = Format.TABLE) -> None:
     """List the paper's unit designs (Tables 1, 2 and 3) with their canonical forms and reported errors."""
     rows = [
         {"preset": p.name, "form": p.spec.form, "paper": p.table, "paper error %": "fail" if p.fails_in_paper else p.paper_error}
         for p in PRESETS.values()
     ]
-    text = render(rows, fmt, title="Unit presets (CIFAR-10 test error of ResNet-110 in the paper)")
-    if text is not None:
-        typer.echo(text.rstrip("\n"))
+    emit(rows, fmt, "Unit presets (CIFAR-10 test error of ResNet-110 in the paper)")

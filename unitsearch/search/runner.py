@@ -131,9 +131,9 @@ class _Interrupts:
     """Ctrl-C (SIGINT) for a worker: noted by the handler, acted on only where it is safe.
 
     A KeyboardInterrupt raised wherever the signal lands can land inside a write to the
-    study: inside Optuna's ``report`` or ``set_user_attr`` it cut the write short, and once
-    (in CI) it left the SQLite write lock held, so the worker could not record its trial as
-    failed ("database is locked"; the trial stayed RUNNING). Inside ``ask`` it could leave a
+    study: inside Optuna's ``report`` or ``set_user_attr`` it cuts the write short, and it can
+    leave the SQLite write lock held, so the worker cannot record its trial as failed
+    ("database is locked"; the trial stays RUNNING). Inside ``ask`` it could leave a
     trial RUNNING without a heartbeat, so no worker would ever take its (cell, seed) again.
     So the handler only sets a flag: the training loop asks it before every step (``stop``)
     and raises there, where Optuna records the trial as FAIL, and the loop between trials

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from unitsearch.cli import app
 
-from .conftest import make_trial, write_study
+from .conftest import make_trial, one_line_error, write_study
 
 runner = CliRunner()
 
@@ -59,26 +59,19 @@ def test_markdown_with_baseline(ablation_db):
     assert "| Δ vs relu_preact |" in res.stdout
 
 
-def _one_line_error(res) -> str:
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
-    return lines[0]
-
-
 def test_bad_input_is_one_line_exit_2(ablation_db, tmp_path):
     url, _ = ablation_db
-    assert "studies: abl" in _one_line_error(_report("--storage", url, "--study", "missing"))
-    assert "designs in study 'abl'" in _one_line_error(_report("--storage", url, "--baseline", "nope"))
-    assert "does not exist" in _one_line_error(_report("--storage", f"sqlite:///{tmp_path / 'none.db'}"))
+    assert "studies: abl" in one_line_error(_report("--storage", url, "--study", "missing"))
+    assert "designs in study 'abl'" in one_line_error(_report("--storage", url, "--baseline", "nope"))
+    assert "does not exist" in one_line_error(_report("--storage", f"sqlite:///{tmp_path / 'none.db'}"))
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     write_study(empty, "e", [make_trial("original", 0, "failed")])
-    assert "no finished trials" in _one_line_error(_report("--storage", empty))
+    assert "no finished trials" in one_line_error(_report("--storage", empty))
 
 
 def test_password_is_never_printed():
     res = _report("--storage", "postgresql://alice:s3cret@127.0.0.1:1/studies")
-    line = _one_line_error(res)
+    line = one_line_error(res)
     assert "s3cret" not in res.output and "alice:***@127.0.0.1" in line
 
 
