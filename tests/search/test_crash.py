@@ -17,6 +17,7 @@ import time
 import pytest
 
 from unitsearch.search import create_study, load_space
+from unitsearch.storage import read_trial
 
 # A few seconds per trial on the smoke profile: long enough to catch a worker mid-trial.
 SLOW = """
@@ -98,14 +99,11 @@ def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search
     reap.append(proc)
     running = poll(_training(outcome, url, "slow", 2, [proc]), timeout=120, what="both workers training")
 
-    start = time.monotonic()
     proc.send_signal(signal.SIGINT)  # `kill -INT`: only `run` gets it and forwards it to its workers
     time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # an impatient second Ctrl-C reaches every process of the job
     output, _ = proc.communicate(timeout=90)
-    stopped = time.monotonic() - start
     assert proc.returncode == 130, output
-    assert stopped < 60, stopped
     assert "interrupted" in output and "Traceback" not in output, output
 
     done, trials = outcome(url, "slow")
@@ -113,6 +111,9 @@ def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search
     states = {t.number: t.state.name for t in trials}
     assert all(states[t.number] in ("FAIL", "COMPLETE") for t in running), states
     assert "FAIL" in states.values()
+    # Each worker stopped itself at its next step and said so; none had to be killed (a killed one stays "running").
+    stopped = [read_trial(t) for t in trials if t.state.name == "FAIL"]
+    assert all(r.stored_status == "failed" and r.reason.startswith("interrupted") for r in stopped), stopped
 
     # One thread: two on a busy two-core machine can spin each other to a crawl in tiny steps.
     again = search_cli.run("run", "--space", space, "--storage", url, "--threads", "1", timeout=180)

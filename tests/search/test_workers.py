@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from unitsearch.cli import app
 from unitsearch.errors import UserError
-from unitsearch.search.launch import check_workers, worker_commands
+from unitsearch.search.launch import WorkerOptions, check_workers, worker_commands
 
 # 5 units x 2 seeds on the smoke profile: about a second per trial.
 FIVE_BY_TWO = """
@@ -88,14 +88,14 @@ def test_local_workers_split_the_cores_and_take_the_devices_in_turn():
         assert "--storage" not in cmd  # the URL travels in $UNITSEARCH_STORAGE
     assert [c[c.index("--worker-index") + 1] for c in cmds] == ["0", "1"]  # each its own sampler seed
 
-    gpus = worker_commands("s", workers=4, devices=["cuda:0", "cuda:1"], cores=16, n_trials=3, data="cifar10", download=True)
+    gpus = worker_commands("s", workers=4, devices=["cuda:0", "cuda:1"], cores=16, options=WorkerOptions(n_trials=3, data="cifar10", download=True))
     assert [c[c.index("--device") + 1] for c in gpus] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1"]
     assert all(c[c.index("--threads") + 1] == "4" for c in gpus)
     assert all(c[c.index("--n-trials") + 1] == "3" and c[c.index("--data") + 1] == "cifar10" and "--download" in c for c in gpus)
 
     threads = lambda cmd: cmd[cmd.index("--threads") + 1]  # noqa: E731
     assert threads(worker_commands("s", workers=3, devices=["cpu"], cores=2)[0]) == "1"  # never zero
-    assert threads(worker_commands("s", workers=2, devices=["cpu"], cores=8, threads=3)[1]) == "3"  # --threads wins
+    assert threads(worker_commands("s", workers=2, devices=["cpu"], cores=8, options=WorkerOptions(threads=3))[1]) == "3"  # --threads wins
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..search import default_study_name, join_as_worker, load_space, with_overrides, work
+from ..search import WorkerOptions, default_study_name, join_as_worker, load_space, with_overrides, work
 from ..search.validate import check_run_numbers
 from ..storage import DEFAULT_STORAGE, check_url
 from ..train import PROFILES
@@ -58,10 +58,8 @@ def run(
     check_run_numbers(base, seed_offset=seed_offset, n_trials=n_trials, timeout=timeout, threads=threads)
     sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset, plan=plan)
     name = study or default_study_name(base, profile=profile, seed_offset=seed_offset, plan=plan)
-    train_and_show(
-        storage, name, sp, device=device, devices=devices, workers=workers, threads=threads, n_trials=n_trials,
-        timeout=timeout, data=data, data_dir=data_dir, download=download, prefilter=prefilter,
-    )
+    options = WorkerOptions(threads, n_trials, timeout, data, data_dir, download, prefilter)
+    train_and_show(storage, name, sp, device=device, devices=devices, workers=workers, options=options)
 
 
 @sigterm_as_interrupt
@@ -85,9 +83,8 @@ def worker(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     check_run_numbers(n_trials=n_trials, timeout=timeout, threads=threads)
     try:  # a Ctrl-C while joining takes nothing: it, too, ends the worker quietly
-        st, ctx = join_as_worker(
-            storage, study, worker_index=worker_index, device=device, threads=threads, data=data, data_dir=data_dir, download=download, prefilter=prefilter,
-        )
+        options = WorkerOptions(threads, n_trials, timeout, data, data_dir, download, prefilter)
+        st, ctx = join_as_worker(storage, study, worker_index=worker_index, device=device, options=options)
         if quiet:
             ran = work(st, ctx, n_trials=n_trials, timeout=timeout)
         else:

@@ -7,7 +7,7 @@ from typing import Annotated
 import optuna
 import typer
 
-from ..search import VERIFY_FIRST_SEED, verification_for
+from ..search import VERIFY_FIRST_SEED, WorkerOptions, verification_for
 from ..storage import DEFAULT_STORAGE
 from .live import train_and_show
 from .options import DataDirOpt, DeviceOpt, DevicesOpt, DownloadOpt, StorageOpt, ThreadsOpt
@@ -24,8 +24,8 @@ def verify(
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
     devices: DevicesOpt = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes (default: the study's space's).")] = None,
     threads: ThreadsOpt = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes (default: the study's space's).")] = None,
 ) -> None:
     """Re-train the top designs of a study on fresh seeds, with the reference unit, in study STUDY-verify.
 
@@ -35,7 +35,5 @@ def verify(
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     v = verification_for(storage, study, top=top, seeds=seeds, first_seed=first_seed, reference=reference)
-    train_and_show(
-        storage, v.space.name, v.space, device=device, devices=devices, workers=workers, threads=threads,
-        data=v.data, data_dir=data_dir, download=download, baseline=v.baseline,
-    )
+    options = WorkerOptions(threads=threads, data=v.data, data_dir=data_dir, download=download)
+    train_and_show(storage, v.space.name, v.space, device=device, devices=devices, workers=workers, options=options, baseline=v.baseline)

@@ -1,7 +1,7 @@
 """The search: space files, the plan, the race, the Optuna objective, the workers and their launch."""
 
 from .launch import (
-    STOP_SECONDS, Interrupted, Started, cap_workers, check_workers, default_study_name, join_as_worker, planned, tag_worker, train_study, worker_commands,
+    STOP_SECONDS, Interrupted, Started, WorkerOptions, cap_workers, check_workers, default_study_name, join_as_worker, planned, tag_worker, train_study, worker_commands,
 )
 from .objective import NotRun, Objective, TrialContext
 from .plan import PlanStatus, enqueue_plan, plan_items, plan_status
@@ -21,6 +21,7 @@ __all__ = [
     "Started",
     "TrialContext",
     "VERIFY_FIRST_SEED",
+    "WorkerOptions",
     "Verification",
     "cap_workers",
     "check_workers",

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import optuna
@@ -37,7 +37,7 @@ from .runner import create_study, join_study, study_data, work
 from .space import SearchSpace
 
 __all__ = [
-    "STOP_SECONDS", "Interrupted", "Started", "View", "train_study", "join_as_worker", "default_study_name", "planned",
+    "STOP_SECONDS", "Interrupted", "Started", "View", "WorkerOptions", "train_study", "join_as_worker", "default_study_name", "planned",
     "cap_workers", "worker_commands", "worker_endings", "check_workers", "tag_worker",
 ]
 
@@ -46,6 +46,37 @@ STOP_SECONDS = 60  # after Ctrl-C, how long a run waits for its workers to recor
 
 class Interrupted(KeyboardInterrupt):
     """Training stopped on Ctrl-C (or SIGINT); the running trials are recorded as failed."""
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """What every worker of a run is told: its CPU threads, when to stop, which data, the pre-filter.
+
+    ``data`` None is the study's dataset; ``threads`` None is this machine's cores shared
+    by its local workers.
+    """
+
+    threads: int | None = None
+    n_trials: int | None = None
+    timeout: float | None = None
+    data: str | None = None
+    data_dir: str | None = None
+    download: bool = False
+    prefilter: bool = False
+
+    def context(self, space: SearchSpace, device: str) -> TrialContext:
+        """The worker's trial context on ``device``."""
+        return TrialContext(
+            space, resolve_device(device), data_name=self.data, data_dir=self.data_dir, download=self.download, prefilter=self.prefilter
+        )
+
+    def flags(self) -> list[str]:
+        """These options as ``unitsearch worker`` flags (``--threads`` apart: local workers split the cores)."""
+        flags: list[str] = []
+        for flag, value in (("--n-trials", self.n_trials), ("--timeout", self.timeout), ("--data", self.data), ("--data-dir", self.data_dir)):
+            if value is not None:
+                flags += [flag, str(value)]
+        return flags + (["--download"] if self.download else []) + (["--prefilter"] if self.prefilter else [])
 
 
 @dataclass(frozen=True)
@@ -107,13 +138,7 @@ def train_study(
     device: str = "auto",
     devices: str | None = None,
     workers: int | None = None,
-    threads: int | None = None,
-    n_trials: int | None = None,
-    timeout: float | None = None,
-    data: str | None = None,
-    data_dir: str | None = None,
-    download: bool = False,
-    prefilter: bool = False,
+    options: WorkerOptions = WorkerOptions(),
     baseline: str = "original",
     on_start: Callable[[Started], None] = _ignore,
     say: Callable[[str], None] = _ignore,
@@ -140,26 +165,23 @@ def train_study(
         resolve_device(d)  # fail before anything is written
     workers = workers or (len(device_list) if devices else sp.workers)
     # Before any torch work, the data check included: more threads than this process's share of
-    # the cores makes torch's small ops crawl (0.3 s became 29 s for the smoke data on 2 busy cores).
-    set_cpu_threads(threads, workers=workers)
-    ctx = TrialContext(sp, resolve_device(device_list[0]), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
+    # the cores makes torch's small ops crawl.
+    set_cpu_threads(options.threads, workers=workers)
+    ctx = options.context(sp, device_list[0])
     ctx.data()  # a bad data name or folder fails here, before anything is written
-    st, added = create_study(storage, name, sp, baseline=baseline, data=data)
+    st, added = create_study(storage, name, sp, baseline=baseline, data=options.data)
     on_start(Started(name, redact(storage), planned(sp), added))
-    if n_trials == 0:
+    if options.n_trials == 0:
         return False
     status = plan_status(st, sp)
     workers, why = cap_workers(workers, status.total - status.done)
     if why:
         say(why)
-        set_cpu_threads(threads, workers=workers)  # the cores are shared by fewer processes
+        set_cpu_threads(options.threads, workers=workers)  # the cores are shared by fewer processes
     if workers == 1:
-        _run_here(st, ctx, n_trials=n_trials, timeout=timeout, say=say, watch=watch)
+        _run_here(st, ctx, n_trials=options.n_trials, timeout=options.timeout, say=say, watch=watch)
     else:
-        commands = worker_commands(
-            name, workers=workers, devices=device_list, threads=threads, n_trials=n_trials, timeout=timeout,
-            data=data, data_dir=data_dir, download=download, prefilter=prefilter,
-        )
+        commands = worker_commands(name, workers=workers, devices=device_list, options=options)
         _run_workers(storage, st, sp, commands, say=say, watch=watch)
     return True
 
@@ -170,21 +192,16 @@ def join_as_worker(
     *,
     worker_index: int | None = None,
     device: str = "auto",
-    threads: int | None = None,
-    data: str | None = None,
-    data_dir: str | None = None,
-    download: bool = False,
-    prefilter: bool = False,
+    options: WorkerOptions = WorkerOptions(),
 ) -> tuple[optuna.Study, TrialContext]:
     """Join an existing study as a worker: the study, and the context :func:`work` trains its trials in.
 
     ``worker_index`` is this worker's index among those started together (its sampler's
-    seed); None for a worker started on its own. ``data`` must name the study's own dataset.
+    seed); None for a worker started on its own. ``options.data`` must name the study's own dataset.
     """
     st, space = join_study(storage, study, worker=worker_index)
-    set_cpu_threads(threads)
-    data = study_data(st, space, data)
-    ctx = TrialContext(space, resolve_device(device), data_name=data, data_dir=data_dir, download=download, prefilter=prefilter)
+    set_cpu_threads(options.threads)
+    ctx = replace(options, data=study_data(st, space, options.data)).context(space, device)
     ctx.on_epoch = tag_worker(worker_index)  # the live view of `run` shows who trains what
     return st, ctx
 
@@ -240,14 +257,8 @@ def worker_commands(
     *,
     workers: int,
     devices: list[str],
-    threads: int | None = None,
+    options: WorkerOptions = WorkerOptions(),
     cores: int | None = None,
-    n_trials: int | None = None,
-    timeout: float | None = None,
-    data: str | None = None,
-    data_dir: str | None = None,
-    download: bool = False,
-    prefilter: bool = False,
 ) -> list[list[str]]:
     """The command line of each local worker: the devices in turn, the CPU cores split between them.
 
@@ -256,20 +267,14 @@ def worker_commands(
     """
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    per_worker = threads or max(1, cores // workers)
-    commands = []
-    for i in range(workers):
-        cmd = [
+    per_worker = options.threads or max(1, cores // workers)
+    return [
+        [
             sys.executable, "-m", "unitsearch", "worker", "--study", study, "--device", devices[i % len(devices)],
-            "--threads", str(per_worker), "--worker-index", str(i), "--quiet",
+            "--threads", str(per_worker), "--worker-index", str(i), "--quiet", *options.flags(),
         ]
-        for flag, value in (("--n-trials", n_trials), ("--timeout", timeout), ("--data", data), ("--data-dir", data_dir)):
-            if value is not None:
-                cmd += [flag, str(value)]
-        cmd += ["--download"] if download else []
-        cmd += ["--prefilter"] if prefilter else []
-        commands.append(cmd)
-    return commands
+        for i in range(workers)
+    ]
 
 
 def _run_workers(
