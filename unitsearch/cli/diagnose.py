@@ -10,7 +10,6 @@ import typer
 
 from .. import limits
 from ..diagnose import DATA_CHOICES, Diagnosis, data_batch, diagnose_unit, verdict, write_plots
-from ..errors import UserError
 from ..outputs import check_out_dir
 from ..render import output_console, render, to_json
 from ..units import PRESETS, resolve_unit
@@ -61,14 +60,10 @@ def diagnose(
         # Table 3's 1-conv units have no bottleneck form.
         texts += [name for name, p in PRESETS.items() if name not in texts and (p.spec.n_convs > 1 or not bottleneck)]
     specs = [resolve_unit(t) for t in texts]
-    if batch < 2:
-        raise UserError(f"batch {batch} is too small; expected at least 2 (BN uses batch statistics)")
-    if threads < 1:
-        raise UserError(f"threads {threads} is invalid; expected a whole number >= 1")
     # Every number is checked before a network or a batch is allocated.
+    limits.batch_size("--batch", batch, low=limits.MIN_BN_BATCH)
     limits.check_network(depth, width, bottleneck=bottleneck)
     limits.check_image(image_size, width)
-    limits.whole("--batch", batch, 2, limits.MAX_BATCH)
     limits.whole("--seed", seed, 0, limits.MAX_SEED)
     limits.whole("--threads", threads, 1, 4096)
     limits.number("--noise", noise, 0.0, 1e6, low_open=True)

@@ -36,7 +36,7 @@ __all__ = ["Metric", "TrialRecord", "CONTEXT_KEYS", "study_names", "design_label
 
 # A unit design is its canonical form, plus these when they vary within a study.
 CONTEXT_KEYS = ("depth", "width", "bottleneck")
-_USED_ORDER = {"complete": 0, "diverged": 0, "pruned": 1}  # which trial of a (design, seed) pair counts
+_USED_ORDER = {TrialStatus.COMPLETE: 0, TrialStatus.DIVERGED: 0, TrialStatus.PRUNED: 1}  # which trial of a (design, seed) pair counts
 
 
 class Metric(str, enum.Enum):

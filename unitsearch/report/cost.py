@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..storage import TrialStatus
 from .collect import TrialRecord
 
 __all__ = ["cost_ledger"]
 
-_STATUSES = ("complete", "diverged", "pruned", "skipped", "failed", "running", "unused", "duplicate")
+_STATUSES = tuple(s.value for s in TrialStatus)
 
 
 def _saved(r: TrialRecord, full_default: int | None) -> int:
@@ -32,7 +33,7 @@ def cost_ledger(records: Sequence[TrialRecord], designs: Sequence[str] | None = 
         "epochs_saved_by_skipping", "wall_seconds", "by_design": [{"design", "trials",
         "epochs_trained", "epochs_saved_by_pruning", "wall_seconds"}]}``
     """
-    complete = [r.epochs for r in records if r.status == "complete"]
+    complete = [r.epochs for r in records if r.status == TrialStatus.COMPLETE]
     full_default = max(complete) if complete else None
     by: dict[str, dict[str, Any]] = {}
     for d in designs or ():
@@ -45,11 +46,11 @@ def cost_ledger(records: Sequence[TrialRecord], designs: Sequence[str] | None = 
         e["trials"] += 1
         e["epochs_trained"] += r.epochs
         e["wall_seconds"] += r.wall_seconds
-        if r.status == "pruned":
+        if r.status == TrialStatus.PRUNED:
             s = _saved(r, full_default)
             e["epochs_saved_by_pruning"] += s
             pruned += s
-        elif r.status == "skipped":
+        elif r.status == TrialStatus.SKIPPED:
             skipped += _saved(r, full_default)
     return {
         "n_trials": len(records),
