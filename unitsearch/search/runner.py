@@ -16,12 +16,12 @@ from dataclasses import replace
 import optuna
 
 from ..errors import UserError
-from ..storage import describe, open_storage, read_study, redact, write_study
+from ..storage import describe, experiment, open_storage, read_study, redact, write_study
 from ..train import get_profile
 from .failures import record_failures
 from .objective import Objective, TrialContext
-from .samplers import make_pruner, make_sampler
 from .plan import PlanStatus, advance, enqueue_plan, plan_status
+from .samplers import make_pruner, make_sampler
 from .space import SearchSpace, space_from_dict
 
 __all__ = ["create_study", "join_study", "study_data", "work", "with_overrides", "STALE_POLL_SECONDS"]
@@ -87,8 +87,7 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     study = _study(storage, name, space, create=True)
     stored = read_study(study)
     if stored.space is not None:
-        before = replace(stored, data=stored.data or data).experiment
-        now = replace(stored, space=space.to_dict(), data=data).experiment
+        before, now = experiment(stored.space, stored.data or data), experiment(space.to_dict(), data)
         if before != now:
             raise UserError(
                 f"study {name!r} in {redact(url)!r} was trained with {describe(before)}; this run asks for {describe(now)}. "

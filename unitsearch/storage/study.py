@@ -80,11 +80,6 @@ class StoredStudy:
     baseline: str | None = None
     n_planned: int | None = None
 
-    @property
-    def experiment(self) -> dict[str, Any] | None:
-        """Its :func:`experiment` (None for a study unitsearch did not create)."""
-        return experiment(self.space, self.data or "") if self.space is not None else None
-
 
 STUDY_ATTRS = ("space", "data", "baseline", "n_planned")
 
