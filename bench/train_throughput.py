@@ -47,7 +47,7 @@ from torchvision import datasets
 
 from unitsearch.data import FolderData, ImageData, load_data
 from unitsearch.data.folder import _transforms
-from unitsearch.models import IMAGENET_DEPTHS, ResNetConfig, build_resnet, count_macs
+from unitsearch.models import ResNetConfig, build_resnet, count_macs
 from unitsearch.train import get_profile, resolve_device, train
 from unitsearch.units import PRESETS
 
