@@ -119,7 +119,7 @@ class StoredTrial:
     @property
     def planned_epochs(self) -> int | None:
         """The epochs its config planned (None when it stored no config)."""
-        epochs = (self.config or {}).get("epochs")
+        epochs = self.config.get("epochs") if isinstance(self.config, dict) else None
         return int(epochs) if epochs is not None else None
 
 
