@@ -18,6 +18,7 @@ import optuna
 from ..errors import UserError
 from ..storage import describe, experiment, open_storage, read_study, redact, write_study
 from ..train import get_profile
+from ..train.setup import data_request
 from .failures import record_failures
 from .objective import Objective, TrialContext
 from .plan import PlanStatus, advance, enqueue_plan, plan_status
@@ -82,7 +83,7 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     Returns:
         The study and the number of trials newly queued.
     """
-    data = data or space.dataset
+    data = data or data_request(space.profile).name
     storage = open_storage(url)
     study = _study(storage, name, space, create=True)
     stored = read_study(study)
@@ -120,7 +121,7 @@ def join_study(url: str, name: str, *, worker: int | None = 0) -> tuple[optuna.S
 
 def study_data(study: optuna.Study, space: SearchSpace, data: str | None = None) -> str:
     """The dataset a worker joining ``study`` trains on: the study's own; ``data`` must name the same."""
-    stored = read_study(study).data or space.dataset
+    stored = read_study(study).data or data_request(space.profile).name
     if data is not None and data != stored:
         raise UserError(f"study {study.study_name!r} trains on {stored!r}, not {data!r}: leave out --data, or create a new study for {data!r}")
     return stored

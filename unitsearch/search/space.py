@@ -149,11 +149,6 @@ class SearchSpace:
         return int(max(epochs) if isinstance(epochs, list) else epochs)
 
     @property
-    def dataset(self) -> str:
-        """The dataset of the space's profile (``run --data`` can name another)."""
-        return PROFILES[self.profile].dataset
-
-    @property
     def n_cells(self) -> int:
         """Cells of the grid, from the lengths of the factor lists (the grid is not built)."""
         return math.prod(len(v) for v in self.choices.values())
