@@ -5,7 +5,7 @@ Both ``search`` (which writes) and ``report`` (which reads) use this package, as
 """
 
 from .engine import DEFAULT_STORAGE, check_url, heartbeat_settings, open_storage
-from .study import STUDY_ATTRS, StoredStudy, describe, experiment, read_study, write_study
+from .study import StoredStudy, describe, experiment, read_study, write_study
 from .trial import ATTRS, NOT_RUN, StoredTrial, TrialStatus, finite, read_trial, trial_attrs, write_trial
 from .urls import redact
 
@@ -13,7 +13,6 @@ __all__ = [
     "ATTRS",
     "DEFAULT_STORAGE",
     "NOT_RUN",
-    "STUDY_ATTRS",
     "StoredStudy",
     "StoredTrial",
     "TrialStatus",

@@ -1,12 +1,11 @@
 """A study's own record, and what makes two runs one experiment.
 
-The settings that shape every trial's training make the experiment.
-
-A study is resumed only when these are equal, because its leaderboard and its paired
-tests compare trials as if they were trained alike. A setting counts wherever the space
-file gives it: ``lr = 0.05`` under ``[factors]`` shapes training exactly as it does under
-``[train]``. A factor listed with several values is not in here: each value is part of a
-cell's key, so adding a value adds cells instead of mixing results.
+The experiment is the settings that shape every trial's training. A study is resumed only
+when they are equal, because its leaderboard and its paired tests compare trials as if they
+were trained alike. A setting counts wherever the space file gives it: ``lr = 0.05`` under
+``[factors]`` shapes training exactly as it does under ``[train]``. A factor listed with
+several values is not in here: each value is part of a cell's key, so adding a value adds
+cells instead of mixing results.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import optuna
 
 from ..train import TrainConfig
 
-__all__ = ["experiment", "describe", "StoredStudy", "STUDY_ATTRS", "write_study", "read_study"]
+__all__ = ["experiment", "describe", "StoredStudy", "write_study", "read_study"]
 
 _TRAIN = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed"}
 _NET = ("depth", "width", "bottleneck")
@@ -79,9 +78,6 @@ class StoredStudy:
     data: str | None = None
     baseline: str | None = None
     n_planned: int | None = None
-
-
-STUDY_ATTRS = ("space", "data", "baseline", "n_planned")
 
 
 def write_study(study: optuna.Study, *, space: dict[str, Any], data: str, baseline: str, n_planned: int) -> None:

@@ -127,6 +127,7 @@ class StoredTrial:
 _KEY_OF = {"params_count": "params", "stored_status": "status"}
 _OPTUNA = ("number", "state", "status", "value", "intermediate_values", "params", "datetime_start", "datetime_complete")
 ATTRS: tuple[str, ...] = tuple(_KEY_OF.get(f.name, f.name) for f in dataclasses.fields(StoredTrial) if f.name not in _OPTUNA)
+_KEYS = frozenset(ATTRS)
 _FIELD_OF = {key: name for name, key in _KEY_OF.items()}
 
 
@@ -136,7 +137,7 @@ def trial_attrs(**attrs: Any) -> dict[str, Any]:
     Raises:
         KeyError: A key that is not part of the trial record (a bug, not an input error).
     """
-    unknown = sorted(set(attrs) - set(ATTRS))
+    unknown = sorted(set(attrs) - _KEYS)
     if unknown:
         raise KeyError(f"not a trial attribute: {', '.join(unknown)}; known: {', '.join(ATTRS)}")
     return {k: v.value if isinstance(v, enum.Enum) else v for k, v in attrs.items()}
@@ -189,5 +190,3 @@ def read_trial(t: FrozenTrial) -> StoredTrial:
         **known,
     )
 
-
-_KEYS = frozenset(ATTRS)
