@@ -15,7 +15,7 @@ StorageOpt = Annotated[
 ReadStorageOpt = Annotated[str, typer.Option("--storage", envvar="UNITSEARCH_STORAGE", help="Optuna storage URL, read only.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
 DevicesOpt = Annotated[str | None, typer.Option("--devices", help="Comma-separated devices, one per worker in turn (cuda:0,cuda:1).")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads per worker (default: cores / workers).")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads per worker (default: 1 with the numerics pinned, else cores / workers; part of the numerics).")]
 NTrialsOpt = Annotated[int | None, typer.Option("--n-trials", help="Stop after this many trials (per worker).")]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Take no new trial after this many seconds.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="synthetic, cifar10, cifar100 or imagefolder (default: the profile's).")]

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .. import limits
+from .. import limits, numerics
 from ..render import output_console, render, to_json
 from ..train import PROFILES, EpochMetrics, SingleRun, TrainResult, prepare_run, resolve_device, set_cpu_threads
 from .options import DataDirOpt, DataOpt, DeviceOpt, DownloadOpt
@@ -34,7 +34,7 @@ def train(
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: the profile's).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Images per SGD step (default: the profile's).")] = None,
     device: DeviceOpt = "auto",
-    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (default: every core this process may use).")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (default: 1 with the numerics pinned, else every core; part of the numerics).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result, its curve and its config as JSON.")] = False,
 ) -> None:
     """Train one ResNet with one unit design and print its validation and test error.
@@ -47,6 +47,8 @@ def train(
     dev = resolve_device(device)
     # Before any torch work: more threads than this process's share of the cores makes small ops crawl.
     set_cpu_threads(threads)
+    if line := numerics.check():
+        console.print(line)
     run = prepare_run(
         unit, profile=profile, device=dev, depth=depth, width=width, bottleneck=bottleneck, arch=arch, data=data, data_dir=data_dir,
         download=download, train_size=train_size, image_size=image_size, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,

@@ -21,7 +21,7 @@ from .factors import factor_effects, param_importance
 from .leaderboard import DesignRow, build_leaderboard
 from .verdict import Verdict, make_verdict
 
-__all__ = ["Report", "build_report", "load_report", "DEFAULT_BASELINE"]
+__all__ = ["Report", "build_report", "load_report", "mixed_numerics", "DEFAULT_BASELINE"]
 
 DEFAULT_BASELINE = "original"  # Fig. 4(a), the unit every row of Tables 1-2 is compared with
 
@@ -42,6 +42,7 @@ class Report:
     cost: dict[str, Any]
     records: list[TrialRecord] = field(repr=False, default_factory=list)
     storage: str = ""  # URL with the password hidden
+    warnings: list[str] = field(default_factory=list)  # one line each, printed before the verdict
 
 
 def _state_counts(trials: list[FrozenTrial]) -> str:
@@ -116,7 +117,24 @@ def build_report(
         cost=cost,
         records=records,
         storage=redact(storage) if storage else "",
+        warnings=[w for w in (mixed_numerics(records),) if w],
     )
+
+
+def mixed_numerics(records: list[TrialRecord]) -> str | None:
+    """One line when the trials that enter the statistics were computed with different numerics.
+
+    Rounding alone moves a small net's error by points (:mod:`unitsearch.numerics`), so
+    trials of different kernels, threads or torch versions do not compare as seeds of one run.
+    """
+    counts: dict[str, int] = {}
+    for r in records:
+        if r.used:
+            counts[r.numerics or "not recorded"] = counts.get(r.numerics or "not recorded", 0) + 1
+    if len(counts) < 2:
+        return None
+    parts = "; ".join(f"{n} trial{'s' if n != 1 else ''} with {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"warning: the trials were trained with different numerics ({parts}); their errors differ by rounding as well as by seed"
 
 
 def _race(study: optuna.Study, trials: list[FrozenTrial], rows: list[DesignRow]) -> bool:

@@ -72,6 +72,7 @@ class TrialRecord:
     planned_epochs: int | None = None  # config.epochs, for epochs saved by pruning
     wall_seconds: float = 0.0
     curve: tuple[dict[str, Any], ...] = ()
+    numerics: str | None = None  # what it computed with (unitsearch.numerics.describe)
     design: str = ""  # grouping key, set once the whole study is seen
     used: bool = False
 
@@ -119,6 +120,7 @@ def _record(t: FrozenTrial, metric: Metric) -> TrialRecord | None:
         planned_epochs=r.planned_epochs,
         wall_seconds=finite(r.wall_seconds) or 0.0,
         curve=r.curve,
+        numerics=r.numerics,
     )
 
 

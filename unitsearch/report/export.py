@@ -99,7 +99,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     """The whole report as one JSON-ready object.
 
     Schema: ``{"study", "storage", "metric", "baseline", "baseline_unit", "designs_vary_by",
-    "alpha", "confidence", "rules", "leaderboard": [row], "verdict": Verdict fields,
+    "alpha", "confidence", "rules", "leaderboard": [row], "verdict": Verdict fields, "warnings": [line],
     "factors": {factor: [{"level", "n_designs", "n_seeds", "mean", "ci_low", "ci_high",
     "median", "designs"}]}, "importance": {"evaluator", "n_trials", "factors", "skipped",
     "note"}, "cost": {"n_trials", "n_trials_in_study", "trials_by_status", "epochs_trained",
@@ -119,6 +119,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "rules": RULES,
         "leaderboard": leaderboard_rows(report),
         "verdict": report.verdict.to_dict(),
+        "warnings": report.warnings,
         "factors": report.factors,
         "importance": report.importance,
         "cost": report.cost,
@@ -199,7 +200,7 @@ def _sections(report: Report) -> list[tuple[str, list[dict[str, Any]]]]:
 
 
 def _markdown(report: Report) -> str:
-    parts = [f"## unitsearch report: {report.study}", "", f"**Verdict.** {report.verdict.text}", ""]
+    parts = [f"## unitsearch report: {report.study}", "", *(f"**{w}**\n" for w in report.warnings), f"**Verdict.** {report.verdict.text}", ""]
     for title, rows in _sections(report):
         if rows:
             parts.append(to_text(rows, Format.MARKDOWN, title=title))
@@ -227,6 +228,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
     for title, rows in _sections(report):
         if rows:
             render(rows, Format.TABLE, title=title, console=console, drop_order=drop, whole=WHOLE)
+    for line in report.warnings:
+        console.print(Text(safe_text(line), style="yellow"))
     console.print(Text.assemble(("Verdict.", "bold"), " ", safe_text(report.verdict.text)))
 
 

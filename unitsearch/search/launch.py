@@ -27,10 +27,11 @@ from typing import Any, Protocol
 
 import optuna
 
+from .. import numerics
 from ..errors import UserError
 from ..limits import max_local_workers
 from ..storage import redact, write_trial
-from ..train import resolve_device, set_cpu_threads
+from ..train import default_threads, resolve_device, set_cpu_threads
 from .objective import TrialContext
 from .plan import plan_status
 from .runner import create_study, join_study, study_data, work
@@ -52,8 +53,8 @@ class Interrupted(KeyboardInterrupt):
 class WorkerOptions:
     """What every worker of a run is told: its CPU threads, when to stop, which data, the pre-filter.
 
-    ``data`` None is the study's dataset; ``threads`` None is this machine's cores shared
-    by its local workers.
+    ``data`` None is the study's dataset; ``threads`` None is
+    :func:`~unitsearch.train.default_threads` (one with the numerics pinned).
     """
 
     threads: int | None = None
@@ -167,6 +168,8 @@ def train_study(
     # Before any torch work, the data check included: more threads than this process's share of
     # the cores makes torch's small ops crawl.
     set_cpu_threads(options.threads, workers=workers)
+    if line := numerics.check():
+        say(line)
     ctx = options.context(sp, device_list[0])
     ctx.data()  # a bad data name or folder fails here, before anything is written
     st, added = create_study(storage, name, sp, baseline=baseline, data=options.data)
@@ -265,9 +268,7 @@ def worker_commands(
     The storage URL is not on it (a password there would show in ``ps``); workers read it
     from ``$UNITSEARCH_STORAGE``.
     """
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    per_worker = options.threads or max(1, cores // workers)
+    per_worker = options.threads or (default_threads(workers) if cores is None else max(1, cores // workers))
     return [
         [
             sys.executable, "-m", "unitsearch", "worker", "--study", study, "--device", devices[i % len(devices)],

@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 import torch
 
+from .. import numerics
 from ..data import ImageData
 from ..models import build_resnet, count_macs, count_params
 from ..storage import TrialStatus, finite, read_trial, write_trial
@@ -139,6 +140,7 @@ class Objective:
             preset=preset_name(spec) or "", h=spec.h_form, branch=spec.branch_form, f=spec.f_form, profile=setup.profile,
             depth=net.depth, width=net.width, bottleneck=net.bottleneck, arch=net.arch.value, params=count_params(model),
             macs=count_macs(model, data.image_size), config=setup.config.to_dict(), manifest=manifest(self.ctx.device, data),
+            numerics=numerics.describe(self.ctx.device.type),
             status=TrialStatus.RUNNING, reason="", curve=[],
         )
 

@@ -15,9 +15,10 @@ from dataclasses import replace
 
 import optuna
 
+from .. import numerics
 from ..errors import UserError
 from ..storage import describe, experiment, open_storage, read_study, redact, write_study
-from ..train import get_profile
+from ..train import default_threads, get_profile
 from ..train.setup import data_request
 from .failures import record_failures
 from .objective import Objective, TrialContext
@@ -94,7 +95,7 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
                 f"study {name!r} in {redact(url)!r} was trained with {describe(before)}; this run asks for {describe(now)}. "
                 "Resume it with the same settings, or start a new study with --study NAME"
             )
-    write_study(study, space=space.to_dict(), data=data, baseline=baseline, n_planned=space.n_trials)
+    write_study(study, space=space.to_dict(), data=data, baseline=baseline, n_planned=space.n_trials, numerics=numerics.describe(threads=default_threads()))
     added = enqueue_plan(study, space) if space.is_grid or space.is_race else 0
     return study, added
 

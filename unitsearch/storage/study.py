@@ -71,6 +71,8 @@ class StoredStudy:
         data: The dataset its trials train on (workers and ``verify`` use it).
         baseline: The preset every design is compared with; its trials are never pruned.
         n_planned: The (cell, seed) pairs of a factorial plan, or the sampler's budget.
+        numerics: What the process that created it computes with
+            (:func:`unitsearch.numerics.describe`); each trial stores its own.
     """
 
     name: str
@@ -78,11 +80,13 @@ class StoredStudy:
     data: str | None = None
     baseline: str | None = None
     n_planned: int | None = None
+    numerics: str | None = None
 
 
-def write_study(study: optuna.Study, *, space: dict[str, Any], data: str, baseline: str, n_planned: int) -> None:
+def write_study(study: optuna.Study, *, space: dict[str, Any], data: str, baseline: str, n_planned: int, numerics: str | None = None) -> None:
     """Store what a study's workers and reports read back with :func:`read_study`."""
-    for key, value in (("space", space), ("data", data), ("baseline", baseline), ("n_planned", n_planned)):
+    attrs = (("space", space), ("data", data), ("baseline", baseline), ("n_planned", n_planned), ("numerics", numerics))
+    for key, value in attrs:
         study.set_user_attr(key, value)
 
 
@@ -96,4 +100,5 @@ def read_study(study: optuna.Study) -> StoredStudy:
         data=a.get("data") or None,
         baseline=a.get("baseline") or None,
         n_planned=a.get("n_planned"),
+        numerics=a.get("numerics") or None,
     )

@@ -95,6 +95,7 @@ class StoredTrial:
     macs: int | None = None  # conv and linear multiply-accumulates per image
     config: dict[str, Any] | None = None  # the TrainConfig the trial ran with
     manifest: dict[str, Any] | None = None  # versions, device name, dataset fingerprint, git commit
+    numerics: str | None = None  # torch version, kernels and threads (unitsearch.numerics.describe)
     stored_status: str | None = None  # stored under the key "status"; ``status`` is what it means
     reason: str | None = None  # why a trial is not complete ("" when it is); a failed trial always has one
     prefilter_score: float | None = None

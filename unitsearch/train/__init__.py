@@ -1,7 +1,7 @@
 """Training: the paper's recipe, fidelity profiles, devices and one plain loop."""
 
 from .config import PROFILES, Profile, Schedule, TrainConfig, Warmup, apply_overrides, get_profile
-from .device import device_name, resolve_device, set_cpu_threads
+from .device import conv_layout_safe, default_threads, device_name, resolve_device, set_cpu_threads
 from .loop import EpochMetrics, TrainResult, evaluate, lr_at, train
 from .single import SingleRun, prepare_run
 
@@ -15,6 +15,8 @@ __all__ = [
     "TrainResult",
     "Warmup",
     "apply_overrides",
+    "conv_layout_safe",
+    "default_threads",
     "device_name",
     "evaluate",
     "get_profile",

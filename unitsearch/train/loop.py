@@ -19,6 +19,7 @@ from torch import nn
 
 from ..data import FolderData, ImageData, eval_batches, train_batches
 from .config import Schedule, TrainConfig, Warmup
+from .device import conv_layout_safe
 
 __all__ = ["EpochMetrics", "TrainResult", "train", "lr_at", "evaluate"]
 
@@ -72,7 +73,7 @@ def evaluate(model: nn.Module, data: ImageData | FolderData, split: str, cfg: Tr
     loss_sum = torch.zeros((), device=data.device)
     wrong = torch.zeros((), device=data.device, dtype=torch.long)
     n = 0
-    for x, y in eval_batches(data, split, cfg.eval_batch_size, channels_last=_channels_last(cfg, data)):
+    for x, y in eval_batches(data, split, cfg.eval_batch_size, channels_last=_channels_last(cfg, data, model)):
         with autocast():
             logits = model(x).float()
         loss_sum += F.cross_entropy(logits, y, reduction="sum")
@@ -82,7 +83,9 @@ def evaluate(model: nn.Module, data: ImageData | FolderData, split: str, cfg: Tr
     return loss_sum.item() / n, 100.0 * wrong.item() / n
 
 
-def _channels_last(cfg: TrainConfig, data: ImageData | FolderData) -> bool:
+def _channels_last(cfg: TrainConfig, data: ImageData | FolderData, model: nn.Module) -> bool:
+    if data.device.type == "cpu" and not conv_layout_safe(model):
+        return False  # a convolution oneDNN's AVX2 kernels corrupt the heap on in channels_last
     return cfg.channels_last if cfg.channels_last is not None else data.device.type in ("cpu", "cuda")
 
 
@@ -118,7 +121,7 @@ def train(
     device = data.device
     torch.manual_seed(cfg.seed)  # dropout shortcut masks
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    channels_last = _channels_last(cfg, data)
+    channels_last = _channels_last(cfg, data, model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     autocast = _autocast(cfg, device)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import numerics
 from ..data import FolderData, ImageData
 from ..models import ResNetConfig, build_resnet, count_params
 from ..units import UnitSpec, preset_name, resolve_unit
@@ -54,6 +55,7 @@ class SingleRun:
             "data": {"name": data.name, "image_size": data.image_size, "train_size": data.n_train, "val_size": data.n_val,
                      "test_size": data.n_test, "fingerprint": data.fingerprint},
             "device": device_name(data.device),
+            "numerics": numerics.describe(data.device.type),
             "config": self.config.to_dict(),
         }
 

@@ -1,0 +1,152 @@
+"""How faithful a cheap profile is to a reference: rank agreement, spread, and the verdict's power.
+
+The rules, one per number:
+
+- **Agreement** is Kendall's tau-b of the designs' mean errors against the reference's errors
+  (a reference of ``None`` is a "fail" unit: they tie last, as in the verdict). Its interval is
+  a bootstrap over seeds: each design's seeds are drawn again with replacement, the means
+  recomputed, tau-b recomputed; the 5th and 95th percentiles of ``n_boot`` draws.
+- **Spread** is the median over designs of the standard deviation of the error over seeds.
+- **Power** is the share of ``power_seeds``-seed draws (with replacement, from the measured
+  pairs of the reference's best design and the baseline) whose paired t-test gives p below
+  ``alpha``; **seeds needed** is the fewest seeds (2 to 30) whose power reaches 80%.
+- **Off chance**: a design the reference reports as training whose mean error is at least
+  ``margin`` points below chance (90% for ten classes).
+
+A fixed generator seed makes every number the same on every call.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["CalibrationRow", "calibration_row", "rank_agreement", "pair_power", "seeds_needed"]
+
+_FAIL = 1e9  # a "fail" unit's reference error: above every reported one, all tied
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    """One profile measured against one reference."""
+
+    designs: int
+    seeds: int  # the most seeds any design has
+    spread: float  # median over designs of the std of val error over seeds
+    tau: float
+    tau_low: float
+    tau_high: float
+    pair_n: int
+    pair_diff: float  # best minus baseline, mean over shared seeds
+    pair_p: float
+    power: float  # share of power_seeds draws with paired p < alpha
+    needed: int | None  # fewest seeds with power >= 0.8; None: more than 30
+    fails_below: int  # reference "fail" designs with a higher mean than the baseline
+    n_fails: int
+    off_chance: int  # designs the reference has training that end well below chance
+    n_training: int
+
+
+def _tau(means: Mapping[str, float], reference: Mapping[str, float | None]) -> float:
+    names = [n for n in means if n in reference]
+    if len(names) < 3:
+        return math.nan
+    ref = [_FAIL if reference[n] is None else float(reference[n]) for n in names]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.kendalltau([means[n] for n in names], ref).statistic)
+
+
+def rank_agreement(
+    errors: Mapping[str, Mapping[int, float]], reference: Mapping[str, float | None], *, n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Tau-b of mean errors against ``reference``, with its 90% bootstrap interval over seeds."""
+    means = {n: float(np.mean(list(e.values()))) for n, e in errors.items() if e}
+    tau = _tau(means, reference)
+    rng = np.random.default_rng(seed)
+    draws = []
+    arrays = {n: np.array(list(e.values()), dtype=float) for n, e in errors.items() if e}
+    for _ in range(n_boot):
+        boot = {n: float(rng.choice(a, size=len(a)).mean()) for n, a in arrays.items()}
+        draws.append(_tau(boot, reference))
+    draws = [d for d in draws if not math.isnan(d)]
+    if not draws:
+        return tau, math.nan, math.nan
+    return tau, float(np.percentile(draws, 5)), float(np.percentile(draws, 95))
+
+
+def _paired_p(d: np.ndarray) -> float:
+    if np.allclose(d, d[0]):
+        return 0.0 if d[0] != 0 else 1.0
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
+    return float(2 * stats.t.sf(abs(t), len(d) - 1))
+
+
+def pair_power(diffs: np.ndarray, n_seeds: int, *, alpha: float = 0.01, n_boot: int = 2000, seed: int = 0) -> float:
+    """The share of ``n_seeds``-seed draws of ``diffs`` (with replacement) whose paired p is below ``alpha``.
+
+    Only draws whose mean has the sign of the measured mean count: power is the chance of
+    finding the difference that was measured, not any difference.
+    """
+    if len(diffs) < 2:
+        return math.nan
+    rng = np.random.default_rng(seed)
+    sign = np.sign(diffs.mean())
+    hits = 0
+    for _ in range(n_boot):
+        d = rng.choice(diffs, size=n_seeds)
+        hits += np.sign(d.mean()) == sign and _paired_p(d) < alpha
+    return hits / n_boot
+
+
+def seeds_needed(diffs: np.ndarray, *, alpha: float = 0.01, target: float = 0.8, most: int = 30) -> int | None:
+    """The fewest seeds (2 to ``most``) whose :func:`pair_power` reaches ``target``."""
+    for n in range(2, most + 1):
+        if pair_power(diffs, n, alpha=alpha, n_boot=500) >= target:
+            return n
+    return None
+
+
+def calibration_row(
+    errors: Mapping[str, Mapping[int, float]],
+    reference: Mapping[str, float | None],
+    *,
+    baseline: str,
+    best: str,
+    alpha: float = 0.01,
+    power_seeds: int = 10,
+    chance: float = 90.0,
+    margin: float = 10.0,
+) -> CalibrationRow:
+    """Every number of one profile against one reference; ``errors[design][seed]`` are val errors in percent."""
+    errors = {n: dict(e) for n, e in errors.items() if e}
+    means = {n: float(np.mean(list(e.values()))) for n, e in errors.items()}
+    spread = float(np.median([np.std(list(e.values()), ddof=1) for e in errors.values() if len(e) > 1] or [math.nan]))
+    tau, low, high = rank_agreement(errors, reference)
+    shared = sorted(set(errors.get(best, {})) & set(errors.get(baseline, {})))
+    diffs = np.array([errors[best][s] - errors[baseline][s] for s in shared], dtype=float)
+    pair_p = _paired_p(diffs) if len(diffs) >= 2 else math.nan
+    fails = [n for n in errors if n in reference and reference[n] is None]
+    training = [n for n in errors if n in reference and reference[n] is not None]
+    return CalibrationRow(
+        designs=len(errors),
+        seeds=max(len(e) for e in errors.values()) if errors else 0,
+        spread=spread,
+        tau=tau,
+        tau_low=low,
+        tau_high=high,
+        pair_n=len(diffs),
+        pair_diff=float(diffs.mean()) if len(diffs) else math.nan,
+        pair_p=pair_p,
+        power=pair_power(diffs, power_seeds, alpha=alpha) if len(diffs) >= 2 else math.nan,
+        needed=seeds_needed(diffs, alpha=alpha) if len(diffs) >= 2 else None,
+        fails_below=sum(means[n] > means.get(baseline, math.inf) for n in fails),
+        n_fails=len(fails),
+        off_chance=sum(means[n] <= chance - margin for n in training),
+        n_training=len(training),
+    )
