@@ -15,8 +15,7 @@ row per candidate (``unitsearch.report.calibration`` computes every column):
   with a 90% bootstrap interval over seeds;
 - pair: full pre-activation minus the original, mean over the shared seeds, and the paired
   t-test's p on them;
-- power: the share of 10-seed draws (with replacement, of the measured seed pairs) whose
-  paired p is below 0.01;
+- power: the chance that a paired t-test on 10 seeds finds the measured difference at 0.01;
 - fails below: how many of the paper's "fail" units have a higher mean error than the original;
 - off chance: how many of the units the paper reports as training (6.4-12.9%) have a mean
   error at least 10 points below chance.

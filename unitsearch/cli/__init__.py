@@ -7,7 +7,7 @@ from typer.core import TyperGroup
 
 from ..errors import UserError
 from ..render import safe_text
-from . import diagnose, model, report, run, spaces, train, units, verify
+from . import calibrate, diagnose, model, report, run, spaces, train, units, verify
 
 
 class _Group(TyperGroup):
@@ -38,6 +38,7 @@ app.add_typer(units.app, name="units")
 app.command("diagnose")(diagnose.diagnose)
 app.command("report")(report.report)
 app.command("verify")(verify.verify)
+app.command("calibrate")(calibrate.calibrate)
 
 
 def main() -> None:

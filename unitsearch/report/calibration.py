@@ -7,9 +7,10 @@ The rules, one per number:
   a bootstrap over seeds: each design's seeds are drawn again with replacement, the means
   recomputed, tau-b recomputed; the 5th and 95th percentiles of ``n_boot`` draws.
 - **Spread** is the median over designs of the standard deviation of the error over seeds.
-- **Power** is the share of ``power_seeds``-seed draws (with replacement, from the measured
-  pairs of the reference's best design and the baseline) whose paired t-test gives p below
-  ``alpha``; **seeds needed** is the fewest seeds (2 to 30) whose power reaches 80%.
+- **Power** is the chance that a paired t-test on ``power_seeds`` seeds finds, at ``alpha``,
+  the difference measured between the reference's best design and the baseline (the
+  noncentral t with the measured effect size); **seeds needed** is the fewest seeds (2 to 30)
+  whose power reaches 80%.
 - **Off chance**: a design the reference reports as training whose mean error is at least
   ``margin`` points below chance (90% for ten classes).
 
@@ -44,7 +45,7 @@ class CalibrationRow:
     pair_n: int
     pair_diff: float  # best minus baseline, mean over shared seeds
     pair_p: float
-    power: float  # share of power_seeds draws with paired p < alpha
+    power: float  # of a paired t-test on power_seeds seeds at alpha
     needed: int | None  # fewest seeds with power >= 0.8; None: more than 30
     fails_below: int  # reference "fail" designs with a higher mean than the baseline
     n_fails: int
@@ -81,33 +82,34 @@ def rank_agreement(
 
 
 def _paired_p(d: np.ndarray) -> float:
-    if np.allclose(d, d[0]):
+    if np.all(d == d[0]):  # no spread: a constant difference is certain, none is no difference
         return 0.0 if d[0] != 0 else 1.0
     t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
     return float(2 * stats.t.sf(abs(t), len(d) - 1))
 
 
-def pair_power(diffs: np.ndarray, n_seeds: int, *, alpha: float = 0.01, n_boot: int = 2000, seed: int = 0) -> float:
-    """The share of ``n_seeds``-seed draws of ``diffs`` (with replacement) whose paired p is below ``alpha``.
+def pair_power(diffs: np.ndarray, n_seeds: int, *, alpha: float = 0.01) -> float:
+    """The power of a two-sided paired t-test on ``n_seeds`` seeds to find the mean difference measured in ``diffs``.
 
-    Only draws whose mean has the sign of the measured mean count: power is the chance of
-    finding the difference that was measured, not any difference.
+    The textbook power of the t-test (noncentral t with the measured effect size
+    ``mean / sd``), in the measured direction only. With few measured seeds the effect
+    size is itself uncertain; the agreement's interval and the runs on fresh seeds say how much.
     """
     if len(diffs) < 2:
         return math.nan
-    rng = np.random.default_rng(seed)
-    sign = np.sign(diffs.mean())
-    hits = 0
-    for _ in range(n_boot):
-        d = rng.choice(diffs, size=n_seeds)
-        hits += np.sign(d.mean()) == sign and _paired_p(d) < alpha
-    return hits / n_boot
+    sd = float(np.std(diffs, ddof=1))
+    mean = float(np.mean(diffs))
+    if sd == 0.0:
+        return 0.0 if mean == 0.0 else 1.0
+    df = n_seeds - 1
+    crit = stats.t.ppf(1 - alpha / 2, df)
+    return float(stats.nct.sf(crit, df, abs(mean) / sd * math.sqrt(n_seeds)))
 
 
 def seeds_needed(diffs: np.ndarray, *, alpha: float = 0.01, target: float = 0.8, most: int = 30) -> int | None:
     """The fewest seeds (2 to ``most``) whose :func:`pair_power` reaches ``target``."""
     for n in range(2, most + 1):
-        if pair_power(diffs, n, alpha=alpha, n_boot=500) >= target:
+        if pair_power(diffs, n, alpha=alpha) >= target:
             return n
     return None
 
@@ -150,3 +152,74 @@ def calibration_row(
         off_chance=sum(means[n] <= chance - margin for n in training),
         n_training=len(training),
     )
+
+
+def study_errors(report) -> dict[str, dict[int, float]]:
+    """``design -> seed -> error`` of a built :class:`~unitsearch.report.build.Report` (used trials only)."""
+    return {row.design: dict(row.errors) for row in report.rows if row.errors}
+
+
+def calibrate(
+    storage: str,
+    studies: list[str],
+    *,
+    reference: str = "paper",
+    reference_storage: str | None = None,
+    baseline: str | None = None,
+    alpha: float = 0.01,
+    power_seeds: int = 10,
+) -> list[dict[str, object]]:
+    """One row per study of a cheap profile: its agreement with ``reference``, its cost, its power.
+
+    Args:
+        storage: Where the cheap studies are.
+        studies: Their names: each a run of one space at one profile (``run --plan grid --pruner none``).
+        reference: ``paper`` (the errors the paper reports for the presets, "fail" tied last) or
+            the name of a study of the same designs at a higher fidelity.
+        reference_storage: Where the reference study is (default: ``storage``).
+        baseline: The design the verdict compares with (default: each study's baseline).
+        alpha: The verdict's level for the power column.
+        power_seeds: The seeds a verdict gets, for the power column.
+
+    Raises:
+        UserError: A missing study, or one that shares fewer than three designs with the reference.
+    """
+    from ..errors import UserError
+    from ..units import PRESETS
+    from .build import load_report
+
+    if reference == "paper":
+        ref: dict[str, float | None] = {name: p.paper_error for name, p in PRESETS.items()}
+        label = "the paper (Tables 1-2)"
+    else:
+        rep = load_report(reference_storage or storage, reference)
+        ref = {name: float(np.mean(list(e.values()))) for name, e in study_errors(rep).items()}
+        label = f"study {reference!r}"
+    rows = []
+    for name in studies:
+        rep = load_report(storage, name, baseline=baseline)
+        errors = study_errors(rep)
+        shared = [d for d in errors if d in ref]
+        if len(shared) < 3:
+            raise UserError(f"study {name!r} shares {len(shared)} designs with {label}; at least 3 are needed to rank them")
+        base = next((r.design for r in rep.rows if r.unit == rep.baseline_unit), None) or "original"
+        trained = [d for d in shared if ref[d] is not None]
+        best = min(trained, key=lambda d: ref[d]) if trained else base
+        row = calibration_row(errors, ref, baseline=base, best=best, alpha=alpha, power_seeds=power_seeds)
+        cost = rep.cost
+        rows.append({
+            "study": name,
+            "reference": label,
+            "designs": len(shared),
+            "seeds": row.seeds,
+            "s_per_trial": round(cost["wall_seconds"] / max(1, cost["n_trials"]), 1),
+            "tau_b": round(row.tau, 3),
+            "tau_b_90ci": f"{row.tau_low:.2f} to {row.tau_high:.2f}",
+            "pair": f"{best} - {base}",
+            "pair_diff": round(row.pair_diff, 2) if row.pair_n else None,
+            "pair_p": float(f"{row.pair_p:.3g}") if row.pair_n > 1 else None,
+            f"power_at_{power_seeds}": round(row.power, 2) if row.pair_n > 1 else None,
+            "seeds_needed": row.needed,
+            "spread": round(row.spread, 1),
+        })
+    return rows
