@@ -56,12 +56,12 @@ CANDIDATES: dict[str, Profile] = {
                  depth=32, width=8, train_size=3000, val_size=1000, train={"epochs": 8, "batch_size": 64, "warmup": "auto"}),
         _variant("d20-16ep", "ResNet-20 w8, 3,000 images, 16 epochs of 64 (752 steps)",
                  depth=20, train={"epochs": 16}),
-        _variant("d20-16ep-wu", "ResNet-20 w8, 3,000 images, 16 epochs of 64, every unit warmed up for 50 steps at 0.01",
-                 depth=20, train={"epochs": 16, "warmup": "on", "warmup_iters": 50}),
-        _variant("d56-w4", "ResNet-56 w4, 3,000 images, 12 epochs of 64 (564 steps), NCHW",
-                 depth=56, width=4, train={"epochs": 12, "channels_last": False}),
-        _variant("d32-12ep-wu", "ResNet-32 w8, 2,000 images, 12 epochs of 64, every unit warmed up for 50 steps at 0.01",
-                 depth=32, train_size=2000, train={"epochs": 12, "warmup": "on", "warmup_iters": 50}),
+        _variant("d20-s12-16ep", "ResNet-20 w8, 12x12 images, 3,000 images, 16 epochs of 64 (752 steps)",
+                 depth=20, image_size=12, train={"epochs": 16}),
+        _variant("d32-s12-16ep", "ResNet-32 w8, 12x12 images, 3,000 images, 16 epochs of 64 (752 steps)",
+                 depth=32, image_size=12, train={"epochs": 16}),
+        _variant("d20-s12-24ep", "ResNet-20 w8, 12x12 images, 3,000 images, 24 epochs of 64 (1,128 steps)",
+                 depth=20, image_size=12, train={"epochs": 24}),
     ]
 }
 for _p in CANDIDATES.values():

@@ -78,6 +78,37 @@ def test_next_seeds_protected_get_every_seed_others_one_at_a_time_after_the_last
     assert len(next_seeds(lanes, done, {}, _rule(max_trials=8))) == 2  # six tried, a budget of eight
 
 
+def test_an_idle_worker_gives_the_best_design_still_in_the_race_its_next_seed_beside_a_running_one():
+    errors = {"base": (20.0, 21.0), "x": (10.0, 12.0), "y": (11.0, 10.5)}
+    results = [Result(c, s, errors[c][s]) for s in (0, 1) for c in errors]
+    lanes = standings(["base", "x", "y"], results, _rule())
+    tried = {"base": set(SEEDS), "x": {0, 1, 2}, "y": {0, 1, 2}}
+    live = {"base": {2, 3, 4}, "x": {2}, "y": {2}}  # every design waits for a running seed
+    assert next_seeds(lanes, tried, live, _rule()) == []  # a busy worker: nothing beside a running seed
+    assert next_seeds(lanes, tried, live, _rule(), idle=1) == [("y", 3)]  # y leads (10.75 vs 11.0); base is fixed up front
+    assert next_seeds(lanes, tried, live, _rule(), idle=2) == [("y", 3), ("x", 3)]
+    # not for a design with a failed seed waiting to be queued again, nor past the budget
+    assert next_seeds(lanes, {**tried, "y": {0, 1, 2, 3}}, live, _rule(), idle=1) == [("x", 3)]
+    assert next_seeds(lanes, tried, live, _rule(max_trials=11), idle=2) == []
+    # when the rules above queue something, nothing is given beside a running seed
+    assert next_seeds(lanes, {**tried, "x": {0, 1}}, {**live, "x": set()}, _rule(), idle=1) == [("x", 2)]
+
+
+def test_the_expected_size_of_a_race_follows_the_designs_that_left():
+    rule = _rule(protected=frozenset({"base"}))
+    results = [Result(c, s, e) for s in (0, 1) for c, e in (("base", 20.0 + s), ("x", 10.0 + s), ("y", 90.0 + s), ("z", 11.0 - s))]
+    lanes = standings(["base", "x", "y", "z"], results, rule)
+    assert lanes["y"].out is not None and lanes["x"].out is None and lanes["z"].out is None
+    from unitsearch.search.plan import RaceState
+
+    tried = {"base": {0, 1}, "x": {0, 1}, "y": {0, 1}, "z": {0, 1}}
+    state = RaceState(lanes, rule, tried, {}, {}, 8)
+    # base 5 (fixed), y the 2 it tried; x and z as many as the decided unprotected designs took: y's 2
+    assert state.expected_trials() == 5 + 2 + 2 + 2
+    early = RaceState(standings(["base", "x"], [], rule), rule, {}, {}, {}, 0)
+    assert early.expected_trials() == 5 + 3  # nothing decided yet: one seed more than the first two
+
+
 def test_at_max_seeds_nothing_is_left_to_decide():
     results = [Result(c, s, 10.0 + s) for s in SEEDS for c in ("base", "x")]
     lanes = standings(["base", "x"], results, _rule())
@@ -188,6 +219,7 @@ def test_plan_status_of_a_race_counts_what_is_left_to_decide(tmp_path):
         _tell_next(study)
     status = plan_status(study, space)
     assert status.done == 8 and status.total == 3 * 4 + 2  # dropout left after two seeds
+    assert status.done <= status.expected <= status.total
 
 
 def _write(tmp_path, text: str, name: str = "race"):

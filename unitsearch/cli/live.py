@@ -53,11 +53,11 @@ class Snapshot:
     """The run at one moment."""
 
     done: int
-    total: int
+    total: int  # the most the plan may take
     failed: int
     running: list[Running]
     top: list[tuple[str, float, int]]  # (design, mean error over its seeds so far, seeds)
-    eta_seconds: float | None
+    eta_seconds: float | None  # an estimate: the trials the plan expects (a race's rules so far), not its most
     finished: dict[int, tuple[str, int | None, str, float | None]] = field(default_factory=dict)  # number -> (design, seed, status, error)
 
 
@@ -68,7 +68,7 @@ def _design(r: StoredTrial) -> str:
 def snapshot(study: optuna.Study, space: SearchSpace, *, workers: int = 1, top: int = TOP) -> Snapshot:
     """Read the study once and summarise it for the view."""
     trials = study.get_trials(deepcopy=False)
-    status = plan_status(study, space)
+    status = plan_status(study, space, trials)
     stored = [r for r in map(read_trial, trials) if r.unit is not None]
     running = []
     for r in stored:
@@ -88,9 +88,9 @@ def snapshot(study: optuna.Study, space: SearchSpace, *, workers: int = 1, top: 
         if r.used and r.error is not None:
             groups.setdefault(r.design, []).append(r.error)
     leaders = sorted(((d, sum(e) / len(e), len(e)) for d, e in groups.items()), key=lambda x: (x[1], x[0]))[:top]
-    walls = [float(r.wall_seconds or 0.0) for r in map(read_trial, trials) if r.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    walls = [float(r.wall_seconds or 0.0) for r in stored if r.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     walls = [w for w in walls if w > 0]
-    left = max(0, status.total - status.done)
+    left = max(0, (status.expected or status.total) - status.done)
     eta = None
     if walls and left:
         # Trials left x the mean trial time, shared by the workers; less what the running ones did already.
@@ -127,7 +127,7 @@ def render_snapshot(snap: Snapshot, *, elapsed: float | None = None) -> Group:
         f" {len(snap.running)} training",
         *([(f" {snap.failed} failed (queued again)", "yellow")] if snap.failed else []),
         f" · elapsed {_duration(elapsed)}" if elapsed is not None else "",
-        f" · ETA {_duration(snap.eta_seconds)}",
+        f" · ETA ~{_duration(snap.eta_seconds)} (estimate)" if snap.eta_seconds else f" · ETA {_duration(snap.eta_seconds)}",
     )
     parts: list[Any] = [head]
     if snap.running:
@@ -160,7 +160,7 @@ def _events(before: Snapshot | None, now: Snapshot) -> list[str]:
     for number in sorted(set(now.finished) - seen_finished):
         design, seed, status, error = now.finished[number]
         err = f", val error {error:.2f}%" if error is not None and status != "failed" else ""
-        lines.append(f"trial {number} {status}: {design} seed {seed}{err}; {now.done}/{now.total} done, ETA {_duration(now.eta_seconds)}")
+        lines.append(f"trial {number} {status}: {design} seed {seed}{err}; {now.done}/{now.total} done, ETA ~{_duration(now.eta_seconds)}")
     return lines
 
 
@@ -175,7 +175,7 @@ class LiveView:
         min_interval: Seconds between two reads of the study (an epoch can be shorter).
     """
 
-    def __init__(self, study: optuna.Study, space: SearchSpace, *, console: Console, workers: int = 1, min_interval: float = 1.0) -> None:
+    def __init__(self, study: optuna.Study, space: SearchSpace, *, console: Console, workers: int = 1, min_interval: float = 3.0) -> None:
         self.study, self.space, self.console, self.workers = study, space, console, workers
         self.min_interval = min_interval
         self.last: Snapshot | None = None
@@ -185,7 +185,9 @@ class LiveView:
 
     def __enter__(self) -> LiveView:
         if self.console.is_terminal:
-            self._live = Live(console=self.console, refresh_per_second=4, transient=False)
+            # The view changes when an epoch ends (seconds apart): one redraw a second and one read of
+            # the study every few seconds keep the process that draws it off the workers' cores.
+            self._live = Live(console=self.console, refresh_per_second=1, transient=False)
             self._live.__enter__()
         self.refresh(force=True)
         return self

@@ -130,6 +130,24 @@ class RaceState:
     def queued(self) -> list[tuple[str, int]]:
         return next_seeds(self.lanes, self.attempted, self.live, self.rule)
 
+    def expected_trials(self) -> int:
+        """The trials this race is expected to take: an estimate for the time left, not a bound.
+
+        A design that left took the seeds it tried; a protected one takes every seed; one
+        still in the race takes as many as the unprotected designs that are decided took on
+        average (out, or at every seed), at least what it has tried, and before any is
+        decided one seed more than the first ones.
+        """
+        rule = self.rule
+        decided = [len(self.attempted.get(c, ())) for c, lane in self.lanes.items()
+                   if not lane.protected and (lane.out is not None or len(lane.errors) >= rule.max_seeds)]
+        typical = sum(decided) / len(decided) if decided else min(rule.max_seeds, rule.min_seeds + 1)
+        n = 0.0
+        for c, lane in self.lanes.items():
+            tried = len(self.attempted.get(c, ()))
+            n += tried if lane.out is not None else rule.max_seeds if lane.protected else max(tried, typical)
+        return round(n)
+
 
 def _error(r: StoredTrial) -> float:
     if r.state is TrialState.COMPLETE and r.value is not None:
@@ -174,32 +192,42 @@ def left_race(study: optuna.Study, space: SearchSpace, cell: str) -> bool:
 
 
 def advance(study: optuna.Study, space: SearchSpace) -> int:
-    """Queue the next seeds of the designs still in the race; returns how many were added."""
+    """Queue the next seeds of the designs still in the race; returns how many were added.
+
+    The worker that calls it is about to take a trial: when none is waiting, it is idle,
+    and the race may give a design still in it a seed beside a running one (:func:`.race.next_seeds`).
+    """
     trials = study.get_trials(deepcopy=False)
     state = race_state(space, trials, baseline=read_study(study).baseline)
-    items = [PlanItem(state.params[c], c, s) for c, s in state.queued]
+    idle = int(not any(t.state is TrialState.WAITING for t in trials))
+    pairs = next_seeds(state.lanes, state.attempted, state.live, state.rule, idle=idle)
+    items = [PlanItem(state.params[c], c, s) for c, s in pairs]
     return _enqueue(study, items, trials)
 
 
 @dataclass(frozen=True)
 class PlanStatus:
-    total: int  # trials the plan (or the sampler budget) asks for
+    total: int  # trials the plan (or the sampler budget) asks for at most
     done: int  # finished: complete or pruned (diverged counts as complete)
     waiting: int
     running: int
     failed: int
+    expected: int | None = None  # a race's estimate of the trials it takes (RaceState.expected_trials); else total
 
     @property
     def finished(self) -> bool:
         return self.done >= self.total
 
 
-def plan_status(study: optuna.Study, space: SearchSpace) -> PlanStatus:
-    trials = study.get_trials(deepcopy=False)
+def plan_status(study: optuna.Study, space: SearchSpace, trials: list[optuna.trial.FrozenTrial] | None = None) -> PlanStatus:
+    """How far the plan is; ``trials`` are the study's, if already read."""
+    trials = study.get_trials(deepcopy=False) if trials is None else trials
     count = lambda s: sum(t.state is s for t in trials)  # noqa: E731
     if space.is_race:
         state = race_state(space, trials, baseline=read_study(study).baseline)
-        return PlanStatus(_race_total(space, state), state.finished, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL))
+        total = _race_total(space, state)
+        expected = min(total, max(state.finished, state.expected_trials())) if space.is_grid else total
+        return PlanStatus(total, state.finished, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL), expected)
     if space.is_grid:
         keys = {i.key for i in plan_items(space)}
         done = len({r.plan_key for r in map(read_trial, trials) if r.state in DONE_STATES} & keys)

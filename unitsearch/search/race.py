@@ -23,6 +23,12 @@ best. The rules, all of them a pure function of the finished trials:
 * **No barrier.** A design in the race gets its next seed as soon as every seed
   it was given has finished (asynchronous racing, as ASHA is to successive
   halving): a worker never waits for a slow design of another round.
+* **No idle worker.** When a worker finds nothing queued, the best design still
+  in the race (then the next best) takes its next seed while one is still
+  training, rather than leave that worker idle until the running seed decides.
+  A seed given so, whose design then leaves the race before it starts, is turned
+  away unused; one that has started trains and counts. The protected designs'
+  seed count is fixed up front either way, so the verdict stays a fixed-n test.
 * **End.** Nothing is left to decide once every design has left or has
   ``max_seeds`` seeds; a budget of ``max_trials`` trials ends it sooner.
 """
@@ -148,7 +154,9 @@ def standings(cells: Iterable[str], results: Sequence[Result], rule: RaceRule) -
     return lanes
 
 
-def next_seeds(lanes: Mapping[str, Lane], attempted: Mapping[str, set[int]], live: Mapping[str, set[int]], rule: RaceRule) -> list[tuple[str, int]]:
+def next_seeds(
+    lanes: Mapping[str, Lane], attempted: Mapping[str, set[int]], live: Mapping[str, set[int]], rule: RaceRule, *, idle: int = 0
+) -> list[tuple[str, int]]:
     """The (cell, seed) pairs to queue now, protected designs first.
 
     Args:
@@ -157,6 +165,9 @@ def next_seeds(lanes: Mapping[str, Lane], attempted: Mapping[str, set[int]], liv
             queues those again when it resumes, so a trial that always fails is not
             retried in a loop).
         live: Per cell, the seeds with a waiting or running trial.
+        idle: Workers that would find nothing to train: when the rules above queue
+            nothing, up to this many designs still in the race take their next seed
+            beside one that is training, best first.
     """
     budget = math.inf if rule.max_trials is None else rule.max_trials - sum(map(len, attempted.values()))
     out: list[tuple[str, int]] = []
@@ -173,6 +184,18 @@ def next_seeds(lanes: Mapping[str, Lane], attempted: Mapping[str, set[int]], liv
                 break
             out.append((lane.cell, seed))
             budget -= 1
+    if out or idle <= 0:
+        return out
+    for lane in order:
+        tried, running = attempted.get(lane.cell, set()), live.get(lane.cell, set())
+        if budget <= 0 or idle <= 0:
+            break
+        if lane.out is not None or lane.protected or not running or set(lane.errors) | running != tried:
+            continue  # out, fixed up front, handled above, or a failed seed waiting to be queued again
+        seed = next((s for s in rule.seeds if s not in tried), None)
+        if seed is not None:
+            out.append((lane.cell, seed))
+            budget, idle = budget - 1, idle - 1
     return out
 
 
