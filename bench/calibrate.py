@@ -39,7 +39,8 @@ from unitsearch.search.space import load_space
 from unitsearch.train import PROFILES, Profile, prepare_run
 from unitsearch.units import PRESETS
 
-_BASE = PROFILES["cpu"]
+# Every candidate is a change from the embedded default as it was before this calibration.
+_BASE = Profile("cpu-v1", "", image_size=16, depth=32, width=8, train_size=3000, val_size=1000, train={"epochs": 8, "batch_size": 64})
 
 
 def _variant(name: str, description: str, **changes) -> Profile:
@@ -60,6 +61,8 @@ CANDIDATES: dict[str, Profile] = {
                  depth=20, image_size=12, train={"epochs": 16}),
         _variant("d32-s12-16ep", "ResNet-32 w8, 12x12 images, 3,000 images, 16 epochs of 64 (752 steps)",
                  depth=32, image_size=12, train={"epochs": 16}),
+        _variant("d32-s12-12ep", "ResNet-32 w8, 12x12 images, 3,000 images, 12 epochs of 64 (564 steps)",
+                 depth=32, image_size=12, train={"epochs": 12}),
         _variant("d20-s12-24ep", "ResNet-20 w8, 12x12 images, 3,000 images, 24 epochs of 64 (1,128 steps)",
                  depth=20, image_size=12, train={"epochs": 24}),
     ]

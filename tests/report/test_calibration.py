@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from unitsearch.report.calibration import calibration_row, pair_power, rank_agreement, seeds_needed
 
@@ -57,3 +59,20 @@ def test_calibration_row_counts_fails_below_and_units_off_chance():
     assert (row.off_chance, row.n_training) == (4, 5)  # bn_after_add at 85% is not 10 points below chance
     assert row.pair_diff == pytest.approx(float(np.mean([errors["full_preact"][s] - errors["original"][s] for s in range(3)])))
     assert row.pair_p < 0.01
+
+
+finite_errors = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(PAPER)), st.dictionaries(st.integers(0, 9), finite_errors, min_size=1, max_size=6), min_size=1, max_size=7
+    )
+)
+def test_any_errors_give_a_row_or_nan_never_an_exception(errors):
+    row = calibration_row(errors, PAPER, baseline="original", best="full_preact")
+    assert row.designs == len(errors)
+    assert np.isnan(row.tau) or -1.0 <= row.tau <= 1.0
+    assert np.isnan(row.power) or 0.0 <= row.power <= 1.0
+    assert row.needed is None or 2 <= row.needed <= 30
