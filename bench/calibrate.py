@@ -61,6 +61,8 @@ CANDIDATES: dict[str, Profile] = {
                  depth=20, image_size=12, train={"epochs": 16}),
         _variant("d32-s12-16ep", "ResNet-32 w8, 12x12 images, 3,000 images, 16 epochs of 64 (752 steps)",
                  depth=32, image_size=12, train={"epochs": 16}),
+        _variant("d32-s12-16ep-wu", "ResNet-32 w8, 12x12 images, 3,000 images, 16 epochs of 64; every unit warmed up at 0.01 until its training error is below 80% (at most 400 steps), the paper's rule",
+                 depth=32, image_size=12, train={"epochs": 16, "warmup": "on", "warmup_iters": 400, "warmup_error": 80.0}),
         _variant("d32-s12-12ep", "ResNet-32 w8, 12x12 images, 3,000 images, 12 epochs of 64 (564 steps)",
                  depth=32, image_size=12, train={"epochs": 12}),
         _variant("d20-s12-24ep", "ResNet-20 w8, 12x12 images, 3,000 images, 24 epochs of 64 (1,128 steps)",
@@ -99,6 +101,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="trials at a time, one thread each")
     parser.add_argument("--out", type=Path, default=Path("bench/calibration"), help="folder of trials.jsonl")
     parser.add_argument("--table-only", action="store_true", help="print the table of what is measured, train nothing")
+    parser.add_argument("--export", default=None, metavar="URL",
+                        help="also store each candidate's trials as a study named after it, for `unitsearch calibrate --storage URL`")
     args = parser.parse_args()
     names = [n.strip() for n in args.candidates.split(",") if n.strip()]
     unknown = [n for n in names if n not in PROFILES]
@@ -138,6 +142,36 @@ def main() -> None:
             f"{row.power:.0%}", f"{row.fails_below}/{row.n_fails}", f"{row.off_chance}/{row.n_training}",
         )
     Console(width=200).print(table)
+    if args.export:
+        export(args.export, names, done)
+
+
+def export(url: str, names: list[str], done: list[dict]) -> None:
+    """Each candidate's trials as a study of their own (replaced if it exists), as the objective records them."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from unitsearch.storage import TrialStatus, trial_attrs
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name in names:
+        rows = [r for r in done if r["profile"] == name]
+        if not rows:
+            continue
+        try:
+            optuna.delete_study(study_name=name, storage=url)
+        except KeyError:
+            pass
+        study = optuna.create_study(study_name=name, storage=url)
+        study.set_user_attr("baseline", "original")
+        for r in rows:
+            spec = PRESETS[r["unit"]].spec
+            attrs = trial_attrs(
+                plan_key=f"{r['unit']}#seed={r['seed']}", cell="{}", seed=r["seed"], unit=spec.form, preset=r["unit"],
+                h=spec.h_form, branch=spec.branch_form, f=spec.f_form, profile=name, status=TrialStatus(r["status"]),
+                reason="", val_error=r["val_error"], epochs=r["epochs"], wall_seconds=r["cpu_s"],
+            )
+            study.add_trial(optuna.trial.create_trial(state=TrialState.COMPLETE, value=r["val_error"], user_attrs=attrs))
 
 
 if __name__ == "__main__":

@@ -138,3 +138,19 @@ def test_stop_is_asked_before_every_step_and_ends_training_at_once(data):
         train(model, data, TrainConfig(epochs=3, batch_size=64), callback=seen.append, stop=stop)
     assert len(asked) == 10
     assert [m.epoch for m in seen] == [1]
+
+
+def test_the_warm_up_ends_once_training_error_is_below_its_bar_as_the_paper_did():
+    from unitsearch.data import load_data
+    from unitsearch.models import ResNetConfig, build_resnet
+    from unitsearch.units import PRESETS
+
+    data = load_data("synthetic", image_size=8, train_size=400, val_size=100)
+    last_lr = {}
+    for bar in (100.0, 0.0):  # every window's error is below 100%, none below 0%
+        torch.manual_seed(0)
+        model = build_resnet(PRESETS["full_preact"].spec, ResNetConfig(depth=8, width=4))
+        cfg = TrainConfig(epochs=1, batch_size=20, milestones=(), warmup="on", warmup_iters=1000, warmup_error=bar,
+                          check_every=5, augment=False)
+        last_lr[bar] = train(model, data, cfg).curve[-1].lr
+    assert last_lr == {100.0: 0.1, 0.0: 0.01}  # ended after the first window / still warming at the end

@@ -29,5 +29,5 @@ def calibrate(
     Train the cheap study first, every design on several seeds with no pruner:
     `unitsearch run --space paper_ablations --profile smoke --plan grid --pruner none`.
     """
-    rows = measure(storage, study, reference=reference, reference_storage=reference_storage, baseline=baseline, alpha=alpha, power_seeds=seeds)
-    emit(rows, fmt, title=f"Calibration against {rows[0]['reference']}")
+    label, rows = measure(storage, study, reference=reference, reference_storage=reference_storage, baseline=baseline, alpha=alpha, power_seeds=seeds)
+    emit(rows, fmt, title=f"Calibration against {label}: tau-b with a 90% bootstrap interval over seeds; the pair's paired t-test, its power at {seeds} seeds and alpha {alpha:g}, and the seeds it needs for 80%")

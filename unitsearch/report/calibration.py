@@ -168,8 +168,8 @@ def calibrate(
     baseline: str | None = None,
     alpha: float = 0.01,
     power_seeds: int = 10,
-) -> list[dict[str, object]]:
-    """One row per study of a cheap profile: its agreement with ``reference``, its cost, its power.
+) -> tuple[str, list[dict[str, object]]]:
+    """What ``reference`` is, in words, and one row per study of a cheap profile: its agreement, cost and power.
 
     Args:
         storage: Where the cheap studies are.
@@ -209,17 +209,16 @@ def calibrate(
         cost = rep.cost
         rows.append({
             "study": name,
-            "reference": label,
             "designs": len(shared),
             "seeds": row.seeds,
-            "s_per_trial": round(cost["wall_seconds"] / max(1, cost["n_trials"]), 1),
+            "s/trial": round(cost["wall_seconds"] / max(1, cost["n_trials"]), 1),
             "tau_b": round(row.tau, 3),
-            "tau_b_90ci": f"{row.tau_low:.2f} to {row.tau_high:.2f}",
+            "tau_b_ci90": f"{row.tau_low:.2f}..{row.tau_high:.2f}",
             "pair": f"{best} - {base}",
-            "pair_diff": round(row.pair_diff, 2) if row.pair_n else None,
-            "pair_p": float(f"{row.pair_p:.3g}") if row.pair_n > 1 else None,
-            f"power_at_{power_seeds}": round(row.power, 2) if row.pair_n > 1 else None,
+            "diff": round(row.pair_diff, 2) if row.pair_n else None,
+            "p": float(f"{row.pair_p:.3g}") if row.pair_n > 1 else None,
+            f"power@{power_seeds}": round(row.power, 2) if row.pair_n > 1 else None,
             "seeds_needed": row.needed,
             "spread": round(row.spread, 1),
         })
-    return rows
+    return label, rows

@@ -43,7 +43,8 @@ class TrainConfig:
     milestones: tuple[float, ...] = (0.5, 0.75)  # fractions of training: 32k/64k and 48k/64k
     warmup: Warmup = Warmup.AUTO
     warmup_lr: float = 0.01  # "0.01 until training error is below 80% (about 400 iterations)"
-    warmup_iters: int = 400
+    warmup_error: float = 80.0  # it ends after the first check window (check_every steps) whose training error is below this, in percent
+    warmup_iters: int = 400  # and after this many steps at the latest
     augment: bool = True  # pad 4, random crop, horizontal flip
     # A run diverges when its loss is not finite or, averaged over `check_every` steps,
     # exceeds `divergence_factor` x its first such average (paper Table 1's "fail" rows).
@@ -86,7 +87,7 @@ class TrainConfig:
 
 
 _INTS = ("epochs", "batch_size", "warmup_iters", "check_every", "seed", "eval_batch_size")
-_FLOATS = ("lr", "momentum", "weight_decay", "warmup_lr", "divergence_factor")
+_FLOATS = ("lr", "momentum", "weight_decay", "warmup_lr", "warmup_error", "divergence_factor")
 
 
 # Bounds before any tensor is allocated (unitsearch.limits); the seed fits a signed 64-bit integer.
@@ -102,6 +103,7 @@ _FLOAT_RANGES = {
     "momentum": (0.0, 1.0, False, True),
     "weight_decay": (0.0, 1.0, False, False),
     "warmup_lr": (0.0, 1e4, True, False),
+    "warmup_error": (0.0, 100.0, False, False),
     "divergence_factor": (1.0, 1e12, True, False),
 }
 
