@@ -2,15 +2,16 @@
 
 One run of the whole default study (a race, about ten minutes on two cores) feeds two tests:
 
-* what the `cpu` profile shows on every seed set measured (docs/RESULTS.md): full
-  pre-activation ranks first or is tied with the first, beats the original unit at p < 0.05
-  on the ten seeds both get (fixed before the run), and every unit the paper marks "fail"
+* what the `cpu` profile shows (docs/RESULTS.md): full
+  pre-activation ranks first or is tied with the first, beats the original unit at p < 0.01
+  on the eight seeds both get (fixed before the run), and every unit the paper marks "fail"
   ranks below the original. This runs in CI.
 * the whole bar: also Kendall's tau-b of 0.6 or more between the designs' mean errors and the
-  paper's Tables 1-2. The `cpu` profile does not reach it (tau-b 0.3-0.4: the gates opened by a
-  bias of -6/-7, the 1x1-conv shortcut and ReLU before addition are still near chance after
-  376 SGD steps), so it is marked ``rediscovery`` and left out of the default run (pyproject's
-  addopts); ``pytest -m rediscovery`` runs it.
+  paper's Tables 1-2. The `cpu` profile does not reach it (tau-b 0.44 over five seeds of every
+  design, 0.26 in the race: the exclusive gates opened by a bias of -6/-7 and ReLU before
+  addition are still near chance after 752 SGD steps at 32 layers), so it is marked
+  ``rediscovery`` and left out of the default run (pyproject's addopts); ``pytest -m
+  rediscovery`` runs it.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def verdict(report) -> dict:
 def test_the_embedded_default_puts_full_preactivation_on_top_significantly_and_the_fail_units_below(report, verdict):
     assert verdict["full_preact_rank"] == 1 or verdict["full_preact_tied_with_best"], verdict["text"]
     # the race gives the verdict's pair every seed, fixed before the run: a fixed-n paired test
-    assert verdict["seeds_fixed"] and verdict["n_seeds"] == 10, verdict["text"]
-    assert verdict["diff"] < 0 and verdict["p"] < 0.05, verdict["text"]
+    assert verdict["seeds_fixed"] and verdict["n_seeds"] == 8, verdict["text"]
+    assert verdict["diff"] < 0 and verdict["p"] < 0.01, verdict["text"]
     assert len(verdict["fail_units_ranks"]) == 4 and verdict["fail_units_below_baseline"], verdict["text"]
     # designs that left the race say when and why
     out = [row for row in report["leaderboard"] if row["race"] and row["race"]["out"]]

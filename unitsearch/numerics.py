@@ -11,9 +11,8 @@ a small net the last bits have moved a trial's error by points (the original uni
 So the package asks every library for one instruction set before torch runs its first kernel
 (:func:`pin`, called when ``unitsearch`` is imported, inherited by every worker it starts):
 AVX2, the widest set that every x86-64 server and laptop of the last ten years has (Intel
-since Haswell, AMD since Zen). Measured beside AVX-512 on this project's machine, it costs
-about 10% of training throughput; SSE4.1, the next common set down, costs about 70%
-(``bench/numerics.py``). A CPU training thread count is part of the numerics too: a CPU
+since Haswell, AMD since Zen). Measured beside AVX-512 on this project's machine, it trains
+0.83x as many images a second; SSE4.1, the next common set down, 0.28x (``bench/numerics.py``). A CPU training thread count is part of the numerics too: a CPU
 worker trains on one thread unless told otherwise (``unitsearch.train.set_cpu_threads``).
 
 ``UNITSEARCH_NUMERICS=native`` leaves the libraries to choose (faster on AVX-512, digits of
