@@ -5,7 +5,8 @@
 Every candidate trains every design of ``paper_ablations`` on every seed, with no pruner and
 one CPU thread a trial (``--jobs`` trials at a time), through ``unitsearch.train.prepare_run``,
 so each trial is what ``unitsearch train -u DESIGN --profile ... --seed S --threads 1`` trains.
-Results are appended to ``DIR/trials.jsonl`` as they finish and read again on the next call,
+Results are appended to ``DIR/trials.jsonl`` as they finish and read again on the next call
+(``bench/calibration/trials.jsonl`` holds the trials behind docs/RESULTS.md: ``--table-only`` reprints it),
 so candidates and seeds can be added later and tabled together. Then it prints one table, a
 row per candidate (``unitsearch.report.calibration`` computes every column):
 
