@@ -188,7 +188,7 @@ def test_spaces_list_and_show():
     shown = _invoke("spaces", "show", "grammar")
     assert "branch_mid" in shown.output and "sampled trials" in shown.output
     race = " ".join(_invoke("spaces", "show", "paper_ablations").output.split())
-    assert "a race over 15 cells: 2 to 10 seeds each" in race and "full_preact" in race
+    assert "a race over 15 cells: 2 to 8 seeds each" in race and "full_preact" in race
 
 
 class _AlwaysPrune(optuna.pruners.BasePruner):
