@@ -12,8 +12,9 @@ So the package asks every library for one instruction set before torch runs its 
 (:func:`pin`, called when ``unitsearch`` is imported, inherited by every worker it starts):
 AVX2, the widest set that every x86-64 server and laptop of the last ten years has (Intel
 since Haswell, AMD since Zen). Measured beside AVX-512 on this project's machine, it trains
-0.83x as many images a second; SSE4.1, the next common set down, 0.28x (``bench/numerics.py``). A CPU training thread count is part of the numerics too: a CPU
-worker trains on one thread unless told otherwise (``unitsearch.train.set_cpu_threads``).
+0.83x as many images a second; SSE4.1, the next common set down, 0.28x (``bench/numerics.py``).
+The thread count is part of the numerics too: a CPU worker trains on one thread unless told
+otherwise (``unitsearch.train.default_threads``).
 
 ``UNITSEARCH_NUMERICS=native`` leaves the libraries to choose (faster on AVX-512, digits of
 that machine only). Each trial stores :func:`describe` of what it ran with; the report warns
