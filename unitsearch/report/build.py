@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,13 +128,10 @@ def mixed_numerics(records: list[TrialRecord]) -> str | None:
     Rounding alone moves a small net's error by points (:mod:`unitsearch.numerics`), so
     trials of different kernels, threads or torch versions do not compare as seeds of one run.
     """
-    counts: dict[str, int] = {}
-    for r in records:
-        if r.used:
-            counts[r.numerics or "not recorded"] = counts.get(r.numerics or "not recorded", 0) + 1
+    counts = Counter(r.numerics or "not recorded" for r in records if r.used)
     if len(counts) < 2:
         return None
-    parts = "; ".join(f"{n} trial{'s' if n != 1 else ''} with {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    parts = "; ".join(f"{n} trial{'s' if n != 1 else ''} with {k}" for k, n in counts.most_common())
     return f"warning: the trials were trained with different numerics ({parts}); their errors differ by rounding as well as by seed"
 
 

@@ -27,9 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["CalibrationRow", "calibration_row", "rank_agreement", "pair_power", "seeds_needed"]
+from ..errors import UserError
+from ..units import PRESETS
+from .build import load_report
+from .stats import paired_test
+from .verdict import FAIL_ERROR
 
-_FAIL = 1e9  # a "fail" unit's reference error: above every reported one, all tied
+__all__ = ["CalibrationRow", "calibration_row", "rank_agreement", "pair_power", "seeds_needed", "study_errors", "calibrate"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def _tau(means: Mapping[str, float], reference: Mapping[str, float | None]) -> f
     names = [n for n in means if n in reference]
     if len(names) < 3:
         return math.nan
-    ref = [_FAIL if reference[n] is None else float(reference[n]) for n in names]
+    ref = [FAIL_ERROR if reference[n] is None else float(reference[n]) for n in names]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(stats.kendalltau([means[n] for n in names], ref).statistic)
@@ -79,13 +83,6 @@ def rank_agreement(
     if not draws:
         return tau, math.nan, math.nan
     return tau, float(np.percentile(draws, 5)), float(np.percentile(draws, 95))
-
-
-def _paired_p(d: np.ndarray) -> float:
-    if np.all(d == d[0]):  # no spread: a constant difference is certain, none is no difference
-        return 0.0 if d[0] != 0 else 1.0
-    t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
-    return float(2 * stats.t.sf(abs(t), len(d) - 1))
 
 
 def pair_power(diffs: np.ndarray, n_seeds: int, *, alpha: float = 0.01) -> float:
@@ -130,9 +127,8 @@ def calibration_row(
     means = {n: float(np.mean(list(e.values()))) for n, e in errors.items()}
     spread = float(np.median([np.std(list(e.values()), ddof=1) for e in errors.values() if len(e) > 1] or [math.nan]))
     tau, low, high = rank_agreement(errors, reference)
-    shared = sorted(set(errors.get(best, {})) & set(errors.get(baseline, {})))
-    diffs = np.array([errors[best][s] - errors[baseline][s] for s in shared], dtype=float)
-    pair_p = _paired_p(diffs) if len(diffs) >= 2 else math.nan
+    pair = paired_test(errors.get(best, {}), errors.get(baseline, {}))  # the verdict's test
+    diffs = np.array([errors[best][s] - errors[baseline][s] for s in pair.seeds], dtype=float)
     fails = [n for n in errors if n in reference and reference[n] is None]
     training = [n for n in errors if n in reference and reference[n] is not None]
     return CalibrationRow(
@@ -142,9 +138,9 @@ def calibration_row(
         tau=tau,
         tau_low=low,
         tau_high=high,
-        pair_n=len(diffs),
-        pair_diff=float(diffs.mean()) if len(diffs) else math.nan,
-        pair_p=pair_p,
+        pair_n=pair.n,
+        pair_diff=pair.diff if pair.diff is not None else math.nan,
+        pair_p=pair.p if pair.p is not None else math.nan,
         power=pair_power(diffs, power_seeds, alpha=alpha) if len(diffs) >= 2 else math.nan,
         needed=seeds_needed(diffs, alpha=alpha) if len(diffs) >= 2 else None,
         fails_below=sum(means[n] > means.get(baseline, math.inf) for n in fails),
@@ -184,10 +180,6 @@ def calibrate(
     Raises:
         UserError: A missing study, or one that shares fewer than three designs with the reference.
     """
-    from ..errors import UserError
-    from ..units import PRESETS
-    from .build import load_report
-
     if reference == "paper":
         ref: dict[str, float | None] = {name: p.paper_error for name, p in PRESETS.items()}
         label = "the paper (Tables 1-2)"
@@ -216,7 +208,7 @@ def calibrate(
             "tau_b_ci90": f"{row.tau_low:.2f}..{row.tau_high:.2f}",
             "pair": f"{best} - {base}",
             "diff": round(row.pair_diff, 2) if row.pair_n else None,
-            "p": float(f"{row.pair_p:.3g}") if row.pair_n > 1 else None,
+            "p": float(f"{row.pair_p:.3g}") if not math.isnan(row.pair_p) else None,
             f"power@{power_seeds}": round(row.power, 2) if row.pair_n > 1 else None,
             "seeds_needed": row.needed,
             "spread": round(row.spread, 1),

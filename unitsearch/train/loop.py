@@ -161,7 +161,8 @@ def train(
             window += detached
             hits = (logits.detach().argmax(1) == y).sum()
             correct += hits
-            window_wrong += len(y) - hits
+            if warmup:
+                window_wrong += len(y) - hits
             if step % cfg.check_every == 0:  # one host sync per window, not per step
                 mean = window.item() / cfg.check_every
                 window.zero_()
