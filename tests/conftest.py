@@ -31,6 +31,12 @@ _spec.loader.exec_module(pg)
 FAST_HEARTBEAT = {"UNITSEARCH_HEARTBEAT_INTERVAL": "1", "UNITSEARCH_GRACE_PERIOD": "3"}
 
 
+@pytest.fixture(autouse=True)
+def _checkpoints_in_tmp(tmp_path, monkeypatch):
+    """Trials keep their checkpoints in the test's folder, not in the working directory's default."""
+    monkeypatch.setenv("UNITSEARCH_CHECKPOINTS", str(tmp_path / "checkpoints"))
+
+
 def pytest_collection_modifyitems(items):
     for item in items:  # a test that needs the server is a postgres test, marked or not
         if "postgres_server" in getattr(item, "fixturenames", ()):

@@ -133,7 +133,7 @@ def test_a_ctrl_c_during_a_write_to_the_study_stops_the_trial_at_its_next_step(t
 
     from unitsearch.search.objective import TrialContext
     from unitsearch.search.runner import work
-    from unitsearch.storage import engine
+    from unitsearch.storage import engine, open_checkpoints
 
     monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT", 2)  # a lock left held fails in seconds, not minutes
     path = tmp_path / "slow.toml"
@@ -150,10 +150,13 @@ def test_a_ctrl_c_during_a_write_to_the_study_stops_the_trial_at_its_next_step(t
     sqlalchemy.event.listen(sqlalchemy.engine.Engine, "after_cursor_execute", interrupt_mid_write)
     try:
         with pytest.raises(KeyboardInterrupt):
-            work(study, TrialContext(space, torch.device("cpu")))
+            work(study, TrialContext(space, torch.device("cpu"), checkpoints=open_checkpoints(str(tmp_path / "checkpoints"))))
     finally:
         sqlalchemy.event.remove(sqlalchemy.engine.Engine, "after_cursor_execute", interrupt_mid_write)
     assert sent
-    (trial,) = study.get_trials(deepcopy=False)
-    assert trial.state.name == "FAIL"
+    trials = study.get_trials(deepcopy=False)
+    (trial,) = [t for t in trials if t.state.name == "FAIL"]
     assert list(trial.intermediate_values) == [1]  # epoch 1 was recorded whole; epoch 2 never finished
+    # Queued again at once, it carries the checkpoint of epoch 1 (the interrupt came before epoch 2's).
+    (retry,) = [t for t in trials if t.state.name == "WAITING"]
+    assert retry.system_attrs["failed_trial"] == trial.number and retry.user_attrs["checkpoint"]["epoch"] == 1

@@ -25,4 +25,12 @@ DataDirOpt = Annotated[
 ]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="Download CIFAR into --data-dir if it is missing.")]
 PrefilterOpt = Annotated[bool, typer.Option("--prefilter", help="Skip designs whose gradient collapses at initialisation.")]
+CheckpointsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpoints", envvar="UNITSEARCH_CHECKPOINTS",
+        help="Where trials keep a checkpoint every epoch, to resume after a crash, an interrupt or a requeue: a folder every worker can reach, s3://BUCKET[/PREFIX], or none (default: ./unitsearch-checkpoints).",
+    ),
+]
+KeepCheckpointsOpt = Annotated[bool, typer.Option("--keep-checkpoints", help="Keep the checkpoints of finished trials (default: removed when a trial ends).")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format (json for scripts).")]

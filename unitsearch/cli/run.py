@@ -15,7 +15,8 @@ from ..storage import DEFAULT_STORAGE, check_url
 from ..train import PROFILES
 from .live import train_and_show
 from .options import (
-    DataDirOpt, DataOpt, DeviceOpt, DevicesOpt, DownloadOpt, NTrialsOpt, PrefilterOpt, StorageOpt, ThreadsOpt, TimeoutOpt,
+    CheckpointsOpt, DataDirOpt, DataOpt, DeviceOpt, DevicesOpt, DownloadOpt, KeepCheckpointsOpt, NTrialsOpt, PrefilterOpt, StorageOpt,
+    ThreadsOpt, TimeoutOpt,
 )
 from .supervise import sigterm_as_interrupt
 
@@ -47,6 +48,8 @@ def run(
     plan: Annotated[str | None, typer.Option("--plan", help="grid or race (default: the space's); grid trains a race's designs on all its seeds.")] = None,
     prefilter: PrefilterOpt = False,
     threads: ThreadsOpt = None,
+    checkpoints: CheckpointsOpt = None,
+    keep_checkpoints: KeepCheckpointsOpt = False,
 ) -> None:
     """Create or resume a study and train its trials to the end; then print the leaderboard.
 
@@ -58,7 +61,7 @@ def run(
     check_run_numbers(base, seed_offset=seed_offset, n_trials=n_trials, timeout=timeout, threads=threads)
     sp = with_overrides(base, profile=profile, pruner=pruner, seed_offset=seed_offset, plan=plan)
     name = study or default_study_name(base, profile=profile, seed_offset=seed_offset, plan=plan)
-    options = WorkerOptions(threads, n_trials, timeout, data, data_dir, download, prefilter)
+    options = WorkerOptions(threads, n_trials, timeout, data, data_dir, download, prefilter, checkpoints, keep_checkpoints)
     train_and_show(storage, name, sp, device=device, devices=devices, workers=workers, options=options)
 
 
@@ -74,6 +77,8 @@ def worker(
     timeout: TimeoutOpt = None,
     prefilter: PrefilterOpt = False,
     threads: ThreadsOpt = None,
+    checkpoints: CheckpointsOpt = None,
+    keep_checkpoints: KeepCheckpointsOpt = False,
     worker_index: Annotated[
         int | None, typer.Option("--worker-index", min=0, help="This worker's index among those started together (e.g. $SLURM_ARRAY_TASK_ID): seeds its sampler from the space's seed. Default: an unseeded sampler.")
     ] = None,
@@ -83,7 +88,7 @@ def worker(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     check_run_numbers(n_trials=n_trials, timeout=timeout, threads=threads)
     try:  # a Ctrl-C while joining takes nothing: it, too, ends the worker quietly
-        options = WorkerOptions(threads, n_trials, timeout, data, data_dir, download, prefilter)
+        options = WorkerOptions(threads, n_trials, timeout, data, data_dir, download, prefilter, checkpoints, keep_checkpoints)
         st, ctx = join_as_worker(storage, study, worker_index=worker_index, device=device, options=options)
         if quiet:
             ran = work(st, ctx, n_trials=n_trials, timeout=timeout)
@@ -93,7 +98,7 @@ def worker(
                 ran = work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done))
     except KeyboardInterrupt:
         if not quiet:
-            console.print("interrupted: the running trial is recorded as failed; `unitsearch run` queues it again")
+            console.print("interrupted: the running trial is recorded as failed and queued again; it goes on from its last checkpoint")
         raise typer.Exit(130) from None
     if not quiet:
         console.print(f"worker done: {ran} trials trained")

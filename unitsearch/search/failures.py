@@ -24,7 +24,7 @@ __all__ = ["record_failures", "failure_reason"]
 def failure_reason(e: BaseException) -> str:
     """One line for the ``reason`` attribute."""
     if isinstance(e, KeyboardInterrupt):
-        return "interrupted (Ctrl-C or SIGTERM) during the trial; the next `unitsearch run` queues it again"
+        return "interrupted (Ctrl-C, SIGTERM or preemption) during the trial; queued again, it goes on from its last checkpoint"
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return f"{type(e).__name__}: {text}"[:500] if text else type(e).__name__
 

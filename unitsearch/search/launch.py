@@ -30,7 +30,7 @@ import optuna
 from .. import numerics
 from ..errors import UserError
 from ..limits import max_local_workers
-from ..storage import redact, write_trial
+from ..storage import open_checkpoints, redact, write_trial
 from ..train import default_threads, resolve_device, set_cpu_threads
 from .objective import TrialContext
 from .plan import plan_status
@@ -64,20 +64,29 @@ class WorkerOptions:
     data_dir: str | None = None
     download: bool = False
     prefilter: bool = False
+    checkpoints: str | None = None  # a folder, s3://..., or "none"; None: storage.open_checkpoints's default
+    keep_checkpoints: bool = False
 
     def context(self, space: SearchSpace, device: str) -> TrialContext:
         """The worker's trial context on ``device``."""
         return TrialContext(
-            space, resolve_device(device), data_name=self.data, data_dir=self.data_dir, download=self.download, prefilter=self.prefilter
+            space, resolve_device(device), data_name=self.data, data_dir=self.data_dir, download=self.download, prefilter=self.prefilter,
+            checkpoints=open_checkpoints(self.checkpoints, keep=self.keep_checkpoints),
         )
 
     def flags(self) -> list[str]:
-        """These options as ``unitsearch worker`` flags (``--threads`` apart: local workers split the cores)."""
-        flags: list[str] = []
+        """These options as ``unitsearch worker`` flags (``--threads`` apart: local workers split the cores).
+
+        The checkpoint store is passed as the place it resolved to, so that a worker started
+        from another folder keeps its checkpoints where the others do.
+        """
+        store = open_checkpoints(self.checkpoints)
+        flags: list[str] = ["--checkpoints", store.location if store else "none"]
         for flag, value in (("--n-trials", self.n_trials), ("--timeout", self.timeout), ("--data", self.data), ("--data-dir", self.data_dir)):
             if value is not None:
                 flags += [flag, str(value)]
-        return flags + (["--download"] if self.download else []) + (["--prefilter"] if self.prefilter else [])
+        switches = (("--download", self.download), ("--prefilter", self.prefilter), ("--keep-checkpoints", self.keep_checkpoints))
+        return flags + [flag for flag, on in switches if on]
 
 
 @dataclass(frozen=True)

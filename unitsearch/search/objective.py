@@ -7,6 +7,7 @@ Training knows nothing of Optuna; here its per-epoch callback becomes
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +19,8 @@ import torch
 from .. import numerics
 from ..data import ImageData
 from ..models import build_resnet, count_macs, count_params
-from ..storage import TrialStatus, finite, read_trial, write_trial
-from ..train import EpochMetrics, train
+from ..storage import CheckpointStore, TrialStatus, finite, read_trial, write_trial
+from ..train import Checkpoint, CheckpointError, EpochMetrics, train
 from ..train.setup import NET_SETTINGS, TRAIN_SETTINGS, DataRequest, TrialSetup, data_request, setup_trial
 from ..units import preset_name
 from .manifest import manifest
@@ -47,6 +48,7 @@ class TrialContext:
     data_dir: str | None = None
     download: bool = False
     prefilter: bool = False
+    checkpoints: CheckpointStore | None = None  # None: trials keep no checkpoint and a retry starts over
     on_epoch: Callable[[optuna.Trial, EpochMetrics], None] | None = None
     _data: dict[DataRequest, ImageData] = field(default_factory=dict)
 
@@ -84,8 +86,10 @@ class Objective:
     def __init__(self, ctx: TrialContext, *, stop: Callable[[], bool] | None = None) -> None:
         self.ctx = ctx
         self.stop = stop
+        self.current: int | None = None  # the number of the trial it trains, or trained last
 
     def __call__(self, trial: optuna.Trial) -> float:
+        self.current = trial.number
         claim = self._claim(trial)
         setup = self._setup(claim)
         data = self.ctx.data(setup.data)
@@ -141,7 +145,7 @@ class Objective:
             depth=net.depth, width=net.width, bottleneck=net.bottleneck, arch=net.arch.value, params=count_params(model),
             macs=count_macs(model, data.image_size), config=setup.config.to_dict(), manifest=manifest(self.ctx.device, data),
             numerics=numerics.describe(self.ctx.device.type),
-            status=TrialStatus.RUNNING, reason="", curve=[],
+            status=TrialStatus.RUNNING, reason="", curve=[], resumed_from=None,
         )
 
     def _prefilter(self, trial: optuna.Trial, setup: TrialSetup, data: ImageData) -> None:
@@ -162,11 +166,15 @@ class Objective:
             raise optuna.TrialPruned(verdict.reason)
 
     def _train(self, trial: optuna.Trial, setup: TrialSetup, model: torch.nn.Module, data: ImageData) -> float:
-        """Train, reporting every epoch to the pruner; write how it ended."""
+        """Train, from its predecessor's checkpoint if it has one, reporting every epoch to the pruner; write how it ended."""
         cfg, ctx = setup.config, self.ctx
         protected = protected_forms(trial.study, ctx.space)
-        curve: list[dict[str, float]] = []
-        start = time.perf_counter()
+        saved = _Saved(ctx.checkpoints, trial, _fingerprint(setup, model))
+        resume = saved.resume()
+        curve: list[dict[str, float]] = list(resume.curve) if resume else []
+        for m in curve:  # the epochs it does not train again count for the pruner as they did
+            trial.report(m["val_error"], int(m["epoch"]))
+        start = time.perf_counter() - (resume.seconds if resume else 0.0)
 
         def on_epoch(m: EpochMetrics) -> None:
             curve.append(m.to_dict())
@@ -179,8 +187,9 @@ class Objective:
                 raise optuna.TrialPruned()
 
         try:
-            result = train(model, data, cfg, callback=on_epoch, stop=self.stop)
+            result = train(model, data, cfg, callback=on_epoch, stop=self.stop, resume=resume, on_checkpoint=saved.save)
         except optuna.TrialPruned:
+            saved.discard()
             raise
         except Exception as e:
             write_trial(trial, status=TrialStatus.FAILED, reason=f"{type(e).__name__}: {e}"[:500])
@@ -190,7 +199,58 @@ class Objective:
             trial, final_train_loss=finite(result.final_train_loss), val_error=result.val_error,
             test_error=result.test_error, images_per_s=result.images_per_s,
         )
+        saved.discard()
         return result.val_error
+
+
+class _Saved:
+    """A trial's checkpoints: the one it inherited, each epoch's, and their removal once it ends.
+
+    A retried trial inherits its predecessor's ``checkpoint`` attribute (Optuna's retry
+    callbacks copy the attributes); one that cannot be read, or that another setup wrote,
+    is left alone and the trial starts over, saying so in ``resumed_from`` (0).
+    """
+
+    def __init__(self, store: CheckpointStore | None, trial: optuna.Trial, fingerprint: str) -> None:
+        self.store, self.trial, self.fingerprint = store, trial, fingerprint
+        held = trial.user_attrs.get("checkpoint")
+        self.current: str | None = held.get("id") if isinstance(held, dict) and isinstance(held.get("id"), str) else None
+
+    def resume(self) -> Checkpoint | None:
+        if self.store is None or self.current is None:
+            return None
+        data = self.store.load(self.current)
+        try:
+            ckpt = Checkpoint.from_bytes(data, fingerprint=self.fingerprint) if data is not None else None
+        except CheckpointError:
+            ckpt = None
+        write_trial(self.trial, resumed_from=ckpt.epoch if ckpt else 0)
+        if ckpt is None:
+            self.current = None  # not ours to remove: it may be another setup's
+        return ckpt
+
+    def save(self, ckpt: Checkpoint) -> None:
+        if self.store is None:
+            return
+        ckpt.fingerprint = self.fingerprint
+        new = self.store.save(ckpt.to_bytes())
+        write_trial(self.trial, checkpoint={"id": new, "epoch": ckpt.epoch})  # the database points at it before the old one goes
+        if self.current is not None:
+            self.store.remove(self.current)
+        self.current = new
+
+    def discard(self) -> None:
+        """The trial ended with a result: its checkpoint is no longer needed, unless kept."""
+        if self.store is None or self.current is None or self.store.keep:
+            return
+        write_trial(self.trial, checkpoint=None)
+        self.store.remove(self.current)
+        self.current = None
+
+
+def _fingerprint(setup: TrialSetup, model: torch.nn.Module) -> str:
+    """What must match for a checkpoint to go on: the unit, network, recipe and data."""
+    return hashlib.sha256(repr((setup.spec.form, model.cfg, setup.config.to_dict(), setup.data)).encode()).hexdigest()[:16]
 
 
 def _sampled_seed(space: SearchSpace, number: int) -> int:

@@ -17,7 +17,7 @@ import optuna
 
 from .. import numerics
 from ..errors import UserError
-from ..storage import describe, experiment, open_storage, read_study, redact, write_study
+from ..storage import NOT_RUN, describe, experiment, open_storage, read_study, read_trial, redact, write_study
 from ..train import default_threads, get_profile
 from ..train.setup import data_request
 from .failures import record_failures
@@ -26,7 +26,7 @@ from .plan import PlanStatus, advance, enqueue_plan, plan_status
 from .samplers import make_pruner, make_sampler
 from .space import SearchSpace, space_from_dict
 
-__all__ = ["create_study", "join_study", "study_data", "work", "with_overrides", "STALE_POLL_SECONDS"]
+__all__ = ["create_study", "join_study", "study_data", "work", "requeue_interrupted", "with_overrides", "STALE_POLL_SECONDS"]
 
 STALE_POLL_SECONDS = 2.0  # how often an idle worker looks for retried or newly queued trials
 
@@ -191,6 +191,22 @@ def _sampled_all(study: optuna.Study, space: SearchSpace, status: PlanStatus) ->
     return drawn >= int(space.sampler["n_trials"])
 
 
+def requeue_interrupted(study: optuna.Study, number: int | None) -> bool:
+    """Queue an interrupted trial again at once, its attributes (its checkpoint) included.
+
+    The copy waits for the next worker, here or elsewhere (a requeued Slurm task), and goes on
+    from the trial's last checkpoint. A trial that had not started training is left: the plan
+    queues its (cell, seed) again as for any failure.
+    """
+    if number is None:
+        return False
+    t = next((t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)) if t.number == number), None)
+    if t is None or read_trial(t).status in NOT_RUN or "config" not in t.user_attrs:
+        return False
+    optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None)(study, t)
+    return True
+
+
 def work(
     study: optuna.Study,
     ctx: TrialContext,
@@ -215,7 +231,8 @@ def work(
     start, ran = time.monotonic(), 0
     space = ctx.space
     with _Interrupts() as interrupts:
-        objective = interrupts.guard(record_failures(Objective(ctx, stop=interrupts.stop)))
+        trainer = Objective(ctx, stop=interrupts.stop)
+        objective = interrupts.guard(record_failures(trainer))
         while n_trials is None or ran < n_trials:
             interrupts.check()
             if timeout is not None and time.monotonic() - start >= timeout:
@@ -233,7 +250,11 @@ def work(
                     break  # nothing queued, nothing that could come back: `run` re-queues what is missing
                 interrupts.sleep(STALE_POLL_SECONDS)  # a running trial may free the next seed of its design
                 continue
-            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+            try:
+                study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+            except KeyboardInterrupt:
+                requeue_interrupted(study, trainer.current)
+                raise
             ran += 1
         interrupts.check()
     if on_trial is not None:

@@ -4,6 +4,7 @@ Both ``search`` (which writes) and ``report`` (which reads) use this package, as
 ``storages`` is used by its samplers and its visualisations; it imports neither.
 """
 
+from .checkpoints import DEFAULT_CHECKPOINTS, CheckpointStore, open_checkpoints
 from .engine import DEFAULT_STORAGE, check_url, heartbeat_settings, open_storage
 from .study import StoredStudy, describe, experiment, read_study, write_study
 from .trial import ATTRS, NOT_RUN, StoredTrial, TrialStatus, finite, read_trial, trial_attrs, write_trial
@@ -11,6 +12,8 @@ from .urls import redact
 
 __all__ = [
     "ATTRS",
+    "CheckpointStore",
+    "DEFAULT_CHECKPOINTS",
     "DEFAULT_STORAGE",
     "NOT_RUN",
     "StoredStudy",
@@ -21,6 +24,7 @@ __all__ = [
     "experiment",
     "finite",
     "heartbeat_settings",
+    "open_checkpoints",
     "open_storage",
     "read_study",
     "read_trial",

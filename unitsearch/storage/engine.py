@@ -25,9 +25,10 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from ..errors import UserError
+from .resilient import ResilientStorage
 from .urls import driver_hint, redact, refuse_ephemeral, require_existing, scrub
 
-__all__ = ["DEFAULT_STORAGE", "open_storage", "check_url", "heartbeat_settings"]
+__all__ = ["DEFAULT_STORAGE", "CONNECTIONS_PER_WORKER", "open_storage", "check_url", "heartbeat_settings"]
 
 # Heartbeats and their retry callback are marked experimental in Optuna 5; they are what we rely on.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -37,6 +38,7 @@ HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats ($UNITSE
 GRACE_PERIOD = 30  # a trial silent this long is stale: its worker is gone ($UNITSEARCH_GRACE_PERIOD)
 SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock instead of failing
 READ_TIMEOUT = 30  # seconds a reader waits for a SQLite writer's commit
+CONNECTIONS_PER_WORKER = 2  # a worker's pool: its main thread and its heartbeat thread
 _SCHEMES = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB (psycopg), mysql+pymysql://..."
 
 
@@ -80,17 +82,20 @@ def _engine_kwargs(url: sqlalchemy.engine.URL, read_only: bool) -> dict:
         # Several local workers share the file: wait for the lock rather than fail. pysqlite's own
         # transaction handling is off (isolation_level None): `_lock_on_begin` begins them instead.
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT, "isolation_level": None}}
-    # Drop dead connections instead of failing a trial on them.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    # Drop dead connections instead of failing a trial on them; a small pool with no overflow, so
+    # that an array of workers stays within the server's max_connections (CONNECTIONS_PER_WORKER).
+    return {"pool_pre_ping": True, "pool_size": CONNECTIONS_PER_WORKER, "max_overflow": 0, "connect_args": {"connect_timeout": 10}}
 
 
 def open_storage(
     url: str = DEFAULT_STORAGE, *, read_only: bool = False, heartbeat: bool = True, max_retry: int = 3, must_exist: bool = False
-) -> optuna.storages.RDBStorage:
+) -> optuna.storages.RDBStorage | ResilientStorage:
     """Optuna's RDB storage for ``url``.
 
-    Read-write (workers): heartbeats and the retry of stale trials, SQLite in WAL mode with
-    its write lock taken at the start of every transaction. ``must_exist``: a missing
+    Read-write (workers): heartbeats and the retry of stale trials, every call retried
+    through a database outage (:class:`~unitsearch.storage.resilient.ResilientStorage`), a pool
+    of :data:`CONNECTIONS_PER_WORKER`, SQLite in WAL mode with its write lock taken at the start
+    of every transaction. ``must_exist``: a missing
     SQLite file is an error instead of a new, empty study database (for workers joining a
     study that should be there).
 
@@ -133,7 +138,8 @@ def open_storage(
         with storage.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         _lock_on_begin(storage.engine)
-    return storage
+    # Optuna would put its cache in front of an RDB storage; the retries go in front of both.
+    return ResilientStorage(optuna.storages._CachedStorage(storage), repr(redact(url)))
 
 
 def _lock_on_begin(engine: sqlalchemy.engine.Engine) -> None:

@@ -102,6 +102,8 @@ class StoredTrial:
     # Set while it trains (search.objective, the live view's worker tag).
     worker: str | None = None  # "worker N" (its --worker-index) or "host:pid"; set at its first epoch
     curve: tuple[dict[str, Any], ...] = ()  # per epoch: epoch, train_loss, train_acc, val_loss, val_error, lr, seconds, images_per_s
+    checkpoint: dict[str, Any] | None = None  # {"id", "epoch"}: its last stored checkpoint (storage.checkpoints)
+    resumed_from: int | None = None  # the epoch it went on from: a retry of an interrupted or lost trial
     # Set when it ends.
     final_train_loss: float | None = None
     val_error: float | None = None  # percent

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import FolderData, ImageData, eval_batches, train_batches
+from .checkpoint import Checkpoint
 from .config import Schedule, TrainConfig, Warmup
 from .device import conv_layout_safe
 
@@ -103,6 +104,8 @@ def train(
     *,
     callback: Callable[[EpochMetrics], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    resume: Checkpoint | None = None,
+    on_checkpoint: Callable[[Checkpoint], None] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` (already on its device) with SGD and the paper's schedule.
 
@@ -114,6 +117,10 @@ def train(
         callback: Called after every epoch with its metrics; it may raise to stop.
         stop: Asked before every step; when it answers True, training raises KeyboardInterrupt.
             Ctrl-C handlers that only note the signal use it to stop between steps.
+        resume: A checkpoint of this run (same model, data and config): training goes on
+            after its epoch, and ends as a run trained straight through would, to the digit.
+        on_checkpoint: Called after every epoch's ``callback`` with the run's state; the
+            state shares the live tensors, so store it (``to_bytes``) before returning.
 
     Returns:
         The result; ``status`` is ``diverged`` when the loss blew up.
@@ -133,9 +140,28 @@ def train(
     # training error is below 80%", here judged on each divergence-check window, at most warmup_iters.
     warmup = cfg.warmup is Warmup.ON
     result = TrainResult(status="complete", reason="")
-    start, step, reference = time.perf_counter(), 0, None
+    start, step, reference, before, first = time.perf_counter(), 0, None, 0.0, 1
+    if resume is not None:
+        model.load_state_dict(resume.model)
+        opt.load_state_dict(resume.optimizer)
+        gen.set_state(resume.generator)
+        torch.set_rng_state(resume.rng)
+        if resume.cuda_rng:
+            torch.cuda.set_rng_state_all(resume.cuda_rng)
+        step, warmup, reference, before, first = resume.step, resume.warmup, resume.reference, resume.seconds, resume.epoch + 1
+        result.curve = [EpochMetrics(**m) for m in resume.curve]
+        if result.curve:
+            last = result.curve[-1]
+            result.val_error, result.final_train_loss, result.epochs = last.val_error, last.train_loss, last.epoch
 
-    for epoch in range(1, cfg.epochs + 1):
+    def state(epoch: int) -> Checkpoint:
+        return Checkpoint(
+            epoch=epoch, step=step, warmup=warmup, reference=reference, model=model.state_dict(), optimizer=opt.state_dict(),
+            generator=gen.get_state(), rng=torch.get_rng_state(), cuda_rng=torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+            curve=[m.to_dict() for m in result.curve], seconds=before + time.perf_counter() - start,
+        )
+
+    for epoch in range(first, cfg.epochs + 1):
         model.train()
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
@@ -198,10 +224,12 @@ def train(
         result.val_error, result.final_train_loss, result.epochs = val_error, train_loss, epoch
         if callback is not None:
             callback(metrics)
+        if on_checkpoint is not None:
+            on_checkpoint(state(epoch))
 
     if result.status == "complete" and data.n_test:
         result.test_error = evaluate(model, data, "test", cfg, autocast=autocast)[1]
-    result.wall_seconds = time.perf_counter() - start
+    result.wall_seconds = before + time.perf_counter() - start
     if result.curve:
         result.images_per_s = sum(m.images_per_s for m in result.curve) / len(result.curve)
     return result
