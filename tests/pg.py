@@ -55,15 +55,17 @@ class PostgresServer:
         password: Its password (every TCP login must give it).
         durable: Keep fsync and synchronous commit on, as a real server would (benchmarks).
             Tests turn them off: the data is thrown away anyway.
+        max_connections: The server's connection limit (the connection-budget tests lower it).
     """
 
-    def __init__(self, *, user: str = "unitsearch", password: str = "pg-test-secret", durable: bool = False) -> None:
+    def __init__(self, *, user: str = "unitsearch", password: str = "pg-test-secret", durable: bool = False, max_connections: int = 200) -> None:
         bindir = find_bindir()
         if bindir is None:
             raise FileNotFoundError(MISSING_REASON)
-        self.bindir, self.user, self.password, self.durable = bindir, user, password, durable
+        self.bindir, self.user, self.password, self.durable, self.max_connections = bindir, user, password, durable, max_connections
         self.port = 0
         self.root: Path | None = None
+        self._opts: list[str] = []
         self._run_as: list[str] = []
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -86,18 +88,30 @@ class PostgresServer:
             "-E", "UTF8", "--no-locale", "--no-sync",
         )
         pwfile.unlink()
-        opts = [f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c max_connections=200", "-c shared_buffers=32MB"]
+        opts = [f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c max_connections={self.max_connections}", "-c shared_buffers=32MB"]
         if not self.durable:
             opts.append("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self._opts = opts
         for attempt in range(3):  # a free port can be taken between probing and binding
             self.port = _free_port()
             try:
-                self._pg("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "30", "-l", str(self.root / "log"), "-o", " ".join([*opts, f"-p {self.port}"]))
+                self._start_server()
                 return self
             except RuntimeError:
                 if attempt == 2:
                     raise
         return self
+
+    def _start_server(self) -> None:
+        self._pg("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "30", "-l", str(self.root / "log"), "-o", " ".join([*self._opts, f"-p {self.port}"]))
+
+    def halt(self) -> None:
+        """Stop the server as a restart or a failover does (open connections are cut), keeping its data."""
+        self._pg("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w", "-t", "30")
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port."""
+        self._start_server()
 
     def stop(self) -> None:
         if self.root is None:
