@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh clone: a virtualenv in .venv with torch, the package and its test tools,
-# and Debian's PostgreSQL server binaries (used by the multi-worker tests) when missing.
+# and, when missing, Debian's PostgreSQL server binaries (used by the multi-worker tests)
+# and Slurm with MUNGE (the single-node cluster of the Slurm tests, tests/slurm.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +20,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] &
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq postgresql >/dev/null
+fi
+
+if ! { [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Slurm and MUNGE (Debian packages) for the Slurm tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq slurm-wlm munge >/dev/null
 fi

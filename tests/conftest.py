@@ -1,8 +1,8 @@
-"""Fixtures for every test folder: a throw-away PostgreSQL server, storage URLs, the CLI as a process.
+"""Fixtures for every test folder: a throw-away PostgreSQL server and Slurm cluster, storage URLs, the CLI as a process.
 
-PostgreSQL tests carry ``@pytest.mark.postgres``; they are skipped only when the server
-binaries are absent (``scripts/setup.sh`` installs them), never because a server failed
-to start: that is an error.
+PostgreSQL tests carry ``@pytest.mark.postgres`` and Slurm tests ``@pytest.mark.slurm``; they
+are skipped only when the binaries are absent (``scripts/setup.sh`` installs them) or, for
+Slurm, when not root, never because a server failed to start: that is an error.
 """
 
 from __future__ import annotations
@@ -20,12 +20,18 @@ from pathlib import Path
 
 import pytest
 
-# tests/ is not a package (pytest runs with --import-mode=importlib): load the helper that
-# bench/workers.py shares by its path.
-_spec = importlib.util.spec_from_file_location("unitsearch_tests_pg", Path(__file__).with_name("pg.py"))
-pg = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = pg
-_spec.loader.exec_module(pg)
+
+def _load_helper(name: str):
+    """Load ``tests/NAME.py`` by its path: tests/ is not a package (--import-mode=importlib), and bench/ shares them."""
+    spec = importlib.util.spec_from_file_location(f"unitsearch_tests_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+pg = _load_helper("pg")
+slurm_cluster = _load_helper("slurm")
 
 # Short heartbeats so a killed worker's trial is retried within seconds (unitsearch.storage.engine reads these).
 FAST_HEARTBEAT = {"UNITSEARCH_HEARTBEAT_INTERVAL": "1", "UNITSEARCH_GRACE_PERIOD": "3"}
@@ -38,9 +44,11 @@ def _checkpoints_in_tmp(tmp_path, monkeypatch):
 
 
 def pytest_collection_modifyitems(items):
-    for item in items:  # a test that needs the server is a postgres test, marked or not
+    for item in items:  # a test that needs the server (the cluster) is a postgres (slurm) test, marked or not
         if "postgres_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+        if "slurm" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slurm)
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +58,19 @@ def postgres_server():
         pytest.skip(pg.MISSING_REASON)
     with pg.PostgresServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """One single-node Slurm for the session (partition ``debug``, 2 CPUs), started by the suite.
+
+    Pass ``slurm.env`` (``SLURM_CONF`` set) to processes that call sbatch, squeue or scancel;
+    submitit reads the test process's own environment: ``monkeypatch.setenv("SLURM_CONF", str(slurm.conf))``.
+    """
+    if slurm_cluster.find_slurm() is None:
+        pytest.skip(slurm_cluster.MISSING_REASON)
+    with slurm_cluster.SlurmCluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -169,7 +169,8 @@ def test_a_study_resumes_only_with_the_profile_and_data_it_was_trained_with(tmp_
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    assert "study 'tiny'" in lines[0] and "was trained with profile smoke, data synthetic; this run asks for profile cpu, data synthetic" in lines[0]
+    # Only what differs is named: the profile, not the data or the units, which are the same.
+    assert "study 'tiny'" in lines[0] and "was trained with profile smoke; this run asks for profile cpu." in lines[0], lines[0]
     assert "--study NAME" in lines[0]
     st = optuna.load_study(study_name="tiny", storage=url)
     assert st.user_attrs["space"] == stored and len(st.trials) == 6  # nothing rewritten, nothing queued
@@ -229,3 +230,40 @@ def test_the_baseline_is_never_pruned(tmp_path, baseline, state):
     assert trial.user_attrs["preset"] == "original"
     assert trial.state is state
     assert len(trial.intermediate_values) == (2 if state is optuna.trial.TrialState.COMPLETE else 1)
+
+
+def _truncate(image) -> None:
+    """Keep the file's first bytes: its header reads (the folder passes the check before the run), its pixels do not."""
+    image.write_bytes(image.read_bytes()[:120])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_run_whose_trials_fail_says_why_and_exits_2(tmp_path, image_tree, workers):
+    _truncate(image_tree / "train" / "cat" / "1.png")
+    text = SPACE.replace("seeds = [0, 1]", "seeds = [0]").replace("[factors]", "[train]\nbatch_size = 4\n\n[factors]")
+    url = f"sqlite:///{tmp_path}/s.db"
+    args = ["run", "--space", _space(tmp_path, text), "--storage", url, "--workers", workers, "--threads", "1", "--checkpoints", "none"]
+    result = runner.invoke(app, [*args, "--data", "imagefolder", "--data-dir", str(image_tree)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    reason = f"DataError: image {image_tree / 'train' / 'cat' / '1.png'} cannot be read (OSError); expected an image file PIL can open"
+    assert lines[-2:] == [
+        f"3 trials failed: {reason}",
+        "error: trials of this run failed, and 0 of 3 trials are done: fix the cause above, then run the same command to train them again",
+    ]
+    assert "Leaderboard" not in result.output and "Traceback" not in result.output
+    trials = optuna.load_study(study_name="tiny", storage=url).trials
+    assert [(t.state, t.user_attrs["status"], t.user_attrs["reason"]) for t in trials] == [(optuna.trial.TrialState.FAIL, "failed", reason)] * 3
+
+
+@pytest.mark.slow
+def test_a_sampled_run_whose_trials_all_fail_ends_after_its_budget(tmp_path, image_tree):
+    _truncate(image_tree / "train" / "cat" / "1.png")
+    text = SPACE.replace("seeds = [0, 1]", "seeds = [0]").replace("[factors]", '[train]\nbatch_size = 4\n\n[sampler]\nname = "random"\nn_trials = 3\n\n[factors]')
+    url = f"sqlite:///{tmp_path}/s.db"
+    args = ["run", "--space", _space(tmp_path, text), "--storage", url, "--workers", "1", "--threads", "1", "--checkpoints", "none"]
+    result = runner.invoke(app, [*args, "--data", "imagefolder", "--data-dir", str(image_tree)])
+    assert result.exit_code == 2, result.output
+    assert "3 trials failed: DataError" in result.stderr and "0 of 3 trials are done" in result.stderr, result.stderr
+    assert len(optuna.load_study(study_name="tiny", storage=url).trials) == 3  # three draws, then it stopped

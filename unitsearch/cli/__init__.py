@@ -7,7 +7,7 @@ from typer.core import TyperGroup
 
 from ..errors import UserError
 from ..render import safe_text
-from . import calibrate, diagnose, model, report, run, spaces, train, units, verify
+from . import calibrate, diagnose, model, report, run, slurm, spaces, train, units, verify
 
 
 class _Group(TyperGroup):
@@ -31,6 +31,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run)
 app.command("worker")(run.worker)
+app.command("slurm")(slurm.slurm)
 app.command("train")(train.train)
 app.add_typer(spaces.app, name="spaces")
 app.add_typer(model.app, name="model")

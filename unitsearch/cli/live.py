@@ -223,7 +223,7 @@ def _started(s: Started) -> None:
 
 
 def _say(line: str) -> None:
-    console.print(escape(line), highlight=False)
+    console.print(Text(safe_text(line)), highlight=False, soft_wrap=True)  # one line, whatever a failure's reason holds
 
 
 def _watch(study: optuna.Study, space: SearchSpace, workers: int) -> LiveView:

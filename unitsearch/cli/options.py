@@ -29,7 +29,7 @@ CheckpointsOpt = Annotated[
     str | None,
     typer.Option(
         "--checkpoints", envvar="UNITSEARCH_CHECKPOINTS",
-        help="Where trials keep a checkpoint every epoch, to resume after a crash, an interrupt or a requeue: a folder every worker can reach, s3://BUCKET[/PREFIX], or none (default: ./unitsearch-checkpoints).",
+        help="Where trials keep a checkpoint every epoch, to resume after a crash, an interrupt or a requeue: a folder every worker can reach, s3://BUCKET/PREFIX, or none (default: ./unitsearch-checkpoints).",
     ),
 ]
 KeepCheckpointsOpt = Annotated[bool, typer.Option("--keep-checkpoints", help="Keep the checkpoints of finished trials (default: removed when a trial ends).")]

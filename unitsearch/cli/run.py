@@ -54,6 +54,10 @@ def run(
     """Create or resume a study and train its trials to the end; then print the leaderboard.
 
     Running the same command again after an interruption continues where it stopped.
+
+    Exit status: 0 when the plan is done, or --n-trials or --timeout ended the run with no
+    trial failed; 2 with one error line on bad input, or when trials of this run failed (a
+    line per cause before it) or workers died and the plan is not done; 130 on Ctrl-C.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     check_url(storage)  # a malformed or in-memory storage fails before any data is loaded

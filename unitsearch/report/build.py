@@ -14,7 +14,7 @@ from ..errors import UserError
 from ..search.plan import race_state
 from ..search.race import summary
 from ..search.space import space_from_dict
-from ..storage import DEFAULT_STORAGE, StoredStudy, describe, experiment, open_storage, read_study, read_trial, redact
+from ..storage import DEFAULT_STORAGE, StoredStudy, describe, difference, experiment, open_storage, read_study, read_trial, redact
 from ..units import UnitSpec, preset_name, resolve_unit
 from .collect import Metric, TrialRecord, collect_trials, study_names
 from .cost import cost_ledger
@@ -161,6 +161,7 @@ def _check_poolable(studies: list[optuna.Study], trials: dict[str, list[FrozenTr
         data = first.data or other.data
         a, b = _setting(first, data), _setting(other, data)
         if a != b:
+            a, b = difference(a, b)
             raise UserError(
                 f"studies {first.name!r} ({describe(a)}) and {other.name!r} ({describe(b)}) "
                 "were trained differently; only runs of one setting on other seeds pool"

@@ -13,6 +13,7 @@ queues those again, and no worker is left training as an orphan.
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -30,7 +32,7 @@ import optuna
 from .. import numerics
 from ..errors import UserError
 from ..limits import max_local_workers
-from ..storage import open_checkpoints, redact, write_trial
+from ..storage import TrialStatus, open_checkpoints, read_trial, redact, write_trial
 from ..train import default_threads, resolve_device, set_cpu_threads
 from .objective import TrialContext
 from .plan import plan_status
@@ -39,7 +41,7 @@ from .space import SearchSpace
 
 __all__ = [
     "STOP_SECONDS", "Interrupted", "Started", "View", "WorkerOptions", "train_study", "join_as_worker", "default_study_name", "planned",
-    "cap_workers", "worker_commands", "worker_endings", "check_workers", "tag_worker",
+    "cap_workers", "worker_commands", "worker_endings", "check_workers", "failed_trials", "tag_worker",
 ]
 
 STOP_SECONDS = 60  # after Ctrl-C, how long a run waits for its workers to record their trials as failed
@@ -168,7 +170,7 @@ def train_study(
     Raises:
         Interrupted: On Ctrl-C, once the running trials are recorded as failed.
         UserError: A bad device or data (before anything is written), or workers that died
-            before the plan was done.
+            or trials of this run that failed (each cause said first) before the plan was done.
     """
     device_list = [d.strip() for d in devices.split(",")] if devices else [device]
     for d in device_list:
@@ -190,11 +192,21 @@ def train_study(
     if why:
         say(why)
         set_cpu_threads(options.threads, workers=workers)  # the cores are shared by fewer processes
+    since = datetime.datetime.now()  # Optuna's clock for datetime_start: the trials this run starts begin after it
     if workers == 1:
         _run_here(st, ctx, n_trials=options.n_trials, timeout=options.timeout, say=say, watch=watch)
     else:
         commands = worker_commands(name, workers=workers, devices=device_list, options=options)
         _run_workers(storage, st, sp, commands, say=say, watch=watch)
+    failures = failed_trials(st.get_trials(deepcopy=False), since=since)
+    for line in failures:
+        say(line)
+    status = plan_status(st, sp)
+    if failures and not status.finished:
+        raise UserError(
+            f"trials of this run failed, and {status.done} of {status.total} trials are done: "
+            "fix the cause above, then run the same command to train them again"
+        )
     return True
 
 
@@ -363,3 +375,17 @@ def check_workers(procs: Sequence[subprocess.Popen], *, done: int, total: int) -
             "see their messages above, then run the same command to resume"
         )
     return [f"warning: {line}; the other workers finished its trials" for line in endings]
+
+
+def failed_trials(trials: Sequence[optuna.trial.FrozenTrial], *, since: datetime.datetime) -> list[str]:
+    """One line per cause of the trials started at ``since`` or later that failed, the most frequent first.
+
+    Only the ``failed`` status counts: a pruned, diverged or skipped trial is a result, and an
+    unused or duplicate one trained nothing by design.
+    """
+    reasons = Counter(
+        r.reason or "its worker ended without recording why (killed, or its machine was lost)"
+        for r in map(read_trial, trials)
+        if r.status is TrialStatus.FAILED and r.datetime_start is not None and r.datetime_start >= since
+    )
+    return [f"{n} trial{'s' if n > 1 else ''} failed: {reason}" for reason, n in reasons.most_common()]

@@ -17,7 +17,7 @@ import optuna
 
 from .. import numerics
 from ..errors import UserError
-from ..storage import NOT_RUN, describe, experiment, open_storage, read_study, read_trial, redact, write_study
+from ..storage import NOT_RUN, describe, difference, experiment, open_storage, read_study, read_trial, redact, write_study
 from ..train import default_threads, get_profile
 from ..train.setup import data_request
 from .failures import record_failures
@@ -78,8 +78,9 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
 
     ``data`` is the dataset its trials train on (None: the profile's). A study is resumed
     only with the profile, training settings (under ``[train]`` or fixed in ``[factors]``),
-    fixed network factors and data its trials were trained with (:func:`unitsearch.storage.experiment`): a
-    leaderboard that mixed two of them would compare designs across experiments.
+    fixed network factors, factor choices and ranges, and data its trials were trained with
+    (:func:`unitsearch.storage.experiment`): a leaderboard that mixed two of them would compare
+    designs across experiments, and Optuna fails a trial whose factor choices changed.
 
     Returns:
         The study and the number of trials newly queued.
@@ -91,8 +92,9 @@ def create_study(url: str, name: str, space: SearchSpace, *, baseline: str = "or
     if stored.space is not None:
         before, now = experiment(stored.space, stored.data or data), experiment(space.to_dict(), data)
         if before != now:
+            was, asks = difference(before, now)
             raise UserError(
-                f"study {name!r} in {redact(url)!r} was trained with {describe(before)}; this run asks for {describe(now)}. "
+                f"study {name!r} in {redact(url)!r} was trained with {describe(was)}; this run asks for {describe(asks)}. "
                 "Resume it with the same settings, or start a new study with --study NAME"
             )
     write_study(study, space=space.to_dict(), data=data, baseline=baseline, n_planned=space.n_trials, numerics=numerics.describe(threads=default_threads()))
@@ -112,7 +114,7 @@ def join_study(url: str, name: str, *, worker: int | None = 0) -> tuple[optuna.S
     except Exception as e:  # noqa: BLE001  (the storage says why in one line)
         raise UserError(f"cannot read studies from {redact(url)!r}: {str(e).splitlines()[0]}") from None
     if name not in summaries:
-        raise UserError(f"no study {name!r} in {redact(url)!r}; studies there: {', '.join(summaries) or 'none'} (create one with `unitsearch run`)")
+        raise UserError(f"no study {name!r} in {redact(url)!r}; studies there: {', '.join(summaries) or 'none'} (create one with `unitsearch run`; `--n-trials 0` creates it and queues its plan without training)")
     stored = read_study(optuna.load_study(study_name=name, storage=storage))
     if stored.space is None:
         raise UserError(f"study {name!r} was not created by unitsearch (it has no stored space)")
@@ -180,14 +182,15 @@ class _Interrupts:
 
 
 def _sampled_all(study: optuna.Study, space: SearchSpace, status: PlanStatus) -> bool:
-    """Whether a sampled space has drawn its budget: ``n_trials`` trials, or designs in a race.
+    """Whether a sampled space has drawn its budget: ``n_trials`` draws, or designs in a race.
 
-    In a race every draw counts, one that repeats a design (turned away as a duplicate) and
-    one that failed too, so a sampler that keeps proposing known designs still ends.
+    Every draw counts, one that failed too (else a sampler whose trials all fail would draw
+    for ever), and in a race one that repeats a design (turned away as a duplicate), so a
+    sampler that keeps proposing known designs still ends. A retried trial is not a draw.
     """
-    if not space.is_race:
-        return status.done + status.running >= status.total
     drawn = sum("fixed_params" not in t.system_attrs for t in study.get_trials(deepcopy=False))
+    if not space.is_race:
+        return drawn >= status.total or status.done + status.running >= status.total
     return drawn >= int(space.sampler["n_trials"])
 
 

@@ -6,7 +6,7 @@ Both ``search`` (which writes) and ``report`` (which reads) use this package, as
 
 from .checkpoints import DEFAULT_CHECKPOINTS, CheckpointStore, open_checkpoints
 from .engine import DEFAULT_STORAGE, check_url, heartbeat_settings, open_storage
-from .study import StoredStudy, describe, experiment, read_study, write_study
+from .study import StoredStudy, describe, difference, experiment, read_study, record_array, write_study
 from .trial import ATTRS, NOT_RUN, StoredTrial, TrialStatus, finite, read_trial, trial_attrs, write_trial
 from .urls import redact
 
@@ -21,6 +21,7 @@ __all__ = [
     "TrialStatus",
     "check_url",
     "describe",
+    "difference",
     "experiment",
     "finite",
     "heartbeat_settings",
@@ -28,6 +29,7 @@ __all__ = [
     "open_storage",
     "read_study",
     "read_trial",
+    "record_array",
     "redact",
     "trial_attrs",
     "write_study",

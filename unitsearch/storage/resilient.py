@@ -100,7 +100,7 @@ class ResilientStorage(BaseStorage, BaseHeartbeat):
         method = getattr(self._backend, name)
         retrying = Retrying(
             retry=retry_if_exception(transient),
-            stop=stop_after_delay(self._bound),
+            stop=self._stop,
             wait=wait_exponential(multiplier=0.25, max=self._wait_cap),
             before_sleep=self._down,
             reraise=True,
@@ -125,6 +125,15 @@ class ResilientStorage(BaseStorage, BaseHeartbeat):
             raise
         self._up()
         return result
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """Give up after ``bound`` seconds of this call, or of the outage as this process saw it.
+
+        The second rule ends every thread's retries together: the trial's end waits for its
+        heartbeat thread, which must not start a fresh bound of its own.
+        """
+        since = self._down_since
+        return stop_after_delay(self._bound)(state) or (since is not None and time.monotonic() - since >= self._bound)
 
     def _told(self, trial_id: int, state: TrialState, values: Any = None) -> bool:
         try:
