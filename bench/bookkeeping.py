@@ -13,8 +13,9 @@ search/objective.py), and the live view after it, each timed on its own (seconds
 - view: the live view's ``snapshot`` (unitsearch/cli/live.py), redrawn after every trial of a local worker.
 
 The study is the built-in ``grammar`` space (4,000 designs, sampled) made a race (:data:`RACE`:
-five seeds, the first two for every design), created by ``create_study`` as ``unitsearch run``
-creates it. Its trials are written directly (``study.add_trials``), no training: each design's
+five seeds, the first three for every design), created by ``create_study`` as ``unitsearch run``
+creates it. Its trials are written directly, no training, row for row as ``study.add_trials``
+writes them (:func:`write_trials`; ``--add-trials`` takes the slow road itself): each design's
 seed 0 is a sampled trial, its later seeds queued ones (``fixed_params``), given round by round to
 the designs that ``race.standings`` keeps in the race, so that ``advance`` finds the study as a
 real race leaves it. Every trial carries what a trained one stores (``StoredTrial``: the unit and
@@ -25,7 +26,8 @@ for a seed are queued by a first ``advance`` before the timing ("queued").
 Each call is timed on the study as a worker opens it (``join_study``: ``open_storage``'s retries
 over Optuna's cache), the median of ``--repeats`` calls after a first read that fills the cache
 ("load s"). SQLite is a file in WAL mode; PostgreSQL a throw-away local server (tests/pg.py, fsync
-on). ``--profile`` prints where ``advance`` spends its time in the largest study, by cumulative time.
+on). ``--profile`` prints where ``advance`` spends its time in the largest study, by cumulative time,
+on the first storage (past the cached read, it is Python over the trials: the same on both).
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution
+import sqlalchemy
+import torch
+from optuna.distributions import CategoricalDistribution, distribution_to_json
 from optuna.trial import FrozenTrial, TrialState
 
 from unitsearch import numerics
@@ -62,7 +66,7 @@ from unitsearch.search.manifest import manifest
 from unitsearch.search.objective import _taken_elsewhere
 from unitsearch.search.plan import advance, cell_key, left_race, plan_key, plan_status, protected_cells
 from unitsearch.search.race import RaceRule, Result, standings
-from unitsearch.storage import TrialStatus, trial_attrs
+from unitsearch.storage import TrialStatus, check_url, trial_attrs
 from unitsearch.train.setup import setup_trial
 from unitsearch.units import preset_name, resolve_unit
 
@@ -70,12 +74,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = (100, 1_000, 10_000)
 QUICK = (100, 1_000)
 BASELINE = "original"  # create_study's default
-# The grammar space as a race: a sampled design gets seed 0, then seed 1, then one more seed after
-# each of its paired tests against the best fails to call it worse, up to five.
+# The grammar space as a race: a sampled design gets seed 0, then seeds 1 and 2, then one more seed
+# after each of its paired tests against the best fails to call it worse, up to five. Three first
+# seeds, not two: the grammar's designs are close, and most leave after their first test anyway.
 RACE = """
 [plan]
 kind = "race"
-min_seeds = 2
+min_seeds = 3
 max_seeds = 5
 alpha = 0.1
 test = "t"
@@ -83,6 +88,7 @@ protect = ["full_preact"]
 """
 RUNGS = (1, 3, 9)  # hyperband's rungs in the grammar space (min_resource 1, reduction factor 3, 16 epochs)
 CHANCE = 90.0  # percent: ten classes
+NOISE = 3.0  # percent: the spread of one design's error over seeds
 
 
 def race_space(work: Path) -> SearchSpace:
@@ -118,8 +124,6 @@ class Trials:
         self.config = setup.config.to_dict()
         self.net = {"depth": model.cfg.depth, "width": model.cfg.width, "bottleneck": model.cfg.bottleneck, "arch": model.cfg.arch.value}
         self.counts = {"params": count_params(model), "macs": count_macs(model, 12)}
-        import torch
-
         self.manifest = manifest(torch.device("cpu"), SimpleNamespace(name="synthetic", fingerprint="5f0c2a9e41b7d3c8"))
         self.numerics = numerics.describe("cpu", threads=1)
         self.rule = RaceRule(
@@ -128,14 +132,19 @@ class Trials:
         )
 
     def _design_error(self, cell: str) -> float:
+        """A design's mean error: the verdict's pair as on the cpu profile, a fifth at chance, the rest close together."""
         if cell in self.protected:
-            return 22.0 if json.loads(cell)["unit"] == resolve_unit(BASELINE).form else 14.0
-        if self.rng.random() < 0.3:
+            return 38.0 if json.loads(cell)["unit"] == resolve_unit(BASELINE).form else 19.0
+        if self.rng.random() < 0.2:
             return CHANCE - self.rng.uniform(0, 4)  # a shortcut that does not train
-        return min(80.0, max(10.0, self.rng.gauss(32.0, 9.0)))
+        return min(80.0, max(10.0, self.rng.gauss(27.0, 2.0)))
+
+    def _pruned(self, cell: str) -> bool:
+        """Hyperband stops most of the designs at chance, and a few of the others."""
+        return cell not in self.protected and self.rng.random() < (0.85 if self.mean[cell] > 60 else 0.05)
 
     def race(self, n_designs: int) -> list[Result]:
-        """The results in the order they finished: seed 0 of every design, seed 1, then a seed for those still in."""
+        """The results in the order they finished, seed by seed: every design's seed 0, then the next seed of each still in."""
         designs = [key for _, key in self.cells[:n_designs]]
         results: list[Result] = []
         for seed in self.rule.seeds:
@@ -144,9 +153,7 @@ class Trials:
                 lane = lanes.get(cell)
                 if seed and (lane is None or lane.out is not None or seed - 1 not in lane.errors):
                     continue
-                error = max(1.0, self.rng.gauss(self.mean[cell], 2.5))
-                pruned = cell not in self.protected and self.rng.random() < min(0.85, max(0.05, (self.mean[cell] - 20.0) / 75.0))
-                results.append(Result(cell, seed, error, pruned))
+                results.append(Result(cell, seed, max(1.0, self.rng.gauss(self.mean[cell], NOISE)), self._pruned(cell)))
         return results
 
     def results(self, n: int) -> list[Result]:
@@ -158,9 +165,11 @@ class Trials:
             self.rng.setstate(state)
             designs = min(len(self.cells), max(2, round(designs * n / len(results))))
         results = self.race(designs)
-        extra = iter(self.cells[designs:])
+        extra = [key for _, key in self.cells[designs:]]
         while len(results) < n:  # too few: designs just sampled, their seed 0 done
-            results.append(Result(next(extra)[1], self.rule.seeds[0], self.rng.uniform(10, CHANCE), False))
+            if not extra:
+                raise ValueError(f"{n:,} trials of this race need more designs than the space's {len(self.cells):,}")
+            results.append(Result(extra.pop(0), self.rule.seeds[0], self.rng.uniform(10, CHANCE), False))
         return results[:n]
 
     def frozen(self, results: list[Result]) -> list[FrozenTrial]:
@@ -216,26 +225,108 @@ class Trials:
         )
 
 
+def write_trials(url: str, name: str, trials: list[FrozenTrial]) -> None:
+    """Store finished trials as ``study.add_trials`` stores them, row for row, in one transaction.
+
+    ``add_trials`` commits once per trial, and asks the whole study once per parameter (whether
+    its distribution changed): about 45 ms a trial here, growing with the study, so 10,000
+    trials on two storages would take most of an hour. The rows are those of Optuna's own
+    models (``optuna.storages._rdb.models``), filled as its ``_get_prepared_new_trial`` fills
+    them; :func:`check_written` reads them back through Optuna.
+    """
+    from optuna.storages._rdb import models
+
+    rdb = optuna.storages.RDBStorage(check_url(url).render_as_string(hide_password=False))
+    study_id = rdb.get_study_id_from_name(name)
+    session = rdb.scoped_session()
+    try:
+        first = session.query(models.TrialModel).filter_by(study_id=study_id).count()
+        rows = [
+            models.TrialModel(study_id=study_id, number=first + i, state=t.state, datetime_start=t.datetime_start, datetime_complete=t.datetime_complete)
+            for i, t in enumerate(trials)
+        ]
+        session.add_all(rows)
+        session.flush()  # the trial ids
+        batches: dict[type, list[dict[str, Any]]] = {m: [] for m in (
+            models.TrialValueModel, models.TrialParamModel, models.TrialUserAttributeModel,
+            models.TrialSystemAttributeModel, models.TrialIntermediateValueModel,
+        )}
+        for row, t in zip(rows, trials):
+            tid = row.trial_id
+            if t.value is not None:
+                value, kind = models.TrialValueModel.value_to_stored_repr(t.value)
+                batches[models.TrialValueModel].append({"trial_id": tid, "objective": 0, "value": value, "value_type": kind})
+            for key, value in t.params.items():
+                dist = t.distributions[key]
+                batches[models.TrialParamModel].append(
+                    {"trial_id": tid, "param_name": key, "param_value": dist.to_internal_repr(value), "distribution_json": distribution_to_json(dist)}
+                )
+            for model, attrs in ((models.TrialUserAttributeModel, t.user_attrs), (models.TrialSystemAttributeModel, t.system_attrs)):
+                batches[model] += [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
+            for step, iv in t.intermediate_values.items():
+                value, kind = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(iv)
+                batches[models.TrialIntermediateValueModel].append(
+                    {"trial_id": tid, "step": step, "intermediate_value": value, "intermediate_value_type": kind}
+                )
+        for model, batch in batches.items():
+            if batch:
+                session.execute(sqlalchemy.insert(model), batch)
+        session.commit()
+    finally:
+        session.close()
+        rdb.engine.dispose()
+
+
+_FIELDS = ("state", "value", "params", "distributions", "user_attrs", "system_attrs", "intermediate_values", "datetime_start", "datetime_complete")
+
+
+def check_written(study: optuna.Study, trials: list[FrozenTrial]) -> None:
+    """The study holds ``trials``, as Optuna reads them back, after the trials it held before."""
+    stored = study.get_trials(deepcopy=False)[-len(trials):]
+    if len(stored) != len(trials):
+        raise RuntimeError(f"wrote {len(trials)} trials, found {len(stored)}")
+    for t, s in zip(trials, stored):
+        for f in _FIELDS:
+            if getattr(t, f) != getattr(s, f):
+                raise RuntimeError(f"trial {s.number}: {f} reads back as {getattr(s, f)!r}, written {getattr(t, f)!r}")
+
+
 # --- timing --------------------------------------------------------------------------------
 
 
-def _median(fn: Callable[[], object], repeats: int) -> float:
+def _median(fn: Callable[[], object], repeats: int, before: Callable[[], object] | None = None) -> float:
     times = []
     for _ in range(repeats):
+        if before is not None:
+            before()  # not timed: what happened since the last call
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
+def _one_more(study: optuna.Study, rng: random.Random) -> None:
+    """Finish one waiting trial, as a worker does between two calls: each timed call has a new result to take in."""
+    if not any(t.state is TrialState.WAITING for t in study.get_trials(deepcopy=False)):
+        return
+    trial = study.ask()
+    study.tell(trial, rng.uniform(20.0, 80.0))
+
+
 CALLS = ("stale", "advance", "status", "dup", "left race", "view")
 
 
-def measure(url: str, name: str, space: SearchSpace, trials: Trials, n: int, *, repeats: int, profile: bool) -> tuple[dict, str | None]:
+def measure(
+    url: str, name: str, space: SearchSpace, results: list[Result], frozen: list[FrozenTrial], *, repeats: int, profile: bool, through_optuna: bool
+) -> tuple[dict[str, Any], str | None]:
+    """Create the study, write its trials, and time each call a worker makes around a trial (:data:`CALLS`)."""
     start = time.perf_counter()
     study, _ = create_study(url, name, space, baseline=BASELINE)
-    results = trials.results(n)
-    study.add_trials(trials.frozen(results))
+    if through_optuna:
+        study.add_trials(frozen)
+    else:
+        study._storage.remove_session()
+        write_trials(url, name, frozen)
     built = time.perf_counter() - start
     study._storage.remove_session()
 
@@ -243,7 +334,10 @@ def measure(url: str, name: str, space: SearchSpace, trials: Trials, n: int, *, 
     start = time.perf_counter()
     finished = study.get_trials(deepcopy=False)
     load = time.perf_counter() - start
+    check_written(study, frozen)
+    start = time.perf_counter()
     queued = advance(study, space)  # the designs the cut left waiting for their next seed
+    cold = time.perf_counter() - start  # a fresh worker's first replay: the whole study
     last = max(finished, key=lambda t: t.number)
     me = SimpleNamespace(study=study, number=last.number)  # _taken_elsewhere reads only these
     fresh = plan_key(results[-1].cell, 99)  # a key nobody holds: the whole study is scanned
@@ -255,7 +349,9 @@ def measure(url: str, name: str, space: SearchSpace, trials: Trials, n: int, *, 
         "left race": lambda: left_race(study, space, results[-1].cell),
         "view": lambda: snapshot(study, space, workers=2),
     }
-    row = {name: _median(fn, repeats) for name, fn in calls.items()}
+    rng = random.Random(0)
+    row = {name: _median(fn, repeats, before=lambda: _one_more(study, rng)) for name, fn in calls.items()}
+    row["read"] = _median(lambda: study.get_trials(deepcopy=False), repeats)  # inside each call above
     profiled = None
     if profile:
         prof = cProfile.Profile()
@@ -268,7 +364,7 @@ def measure(url: str, name: str, space: SearchSpace, trials: Trials, n: int, *, 
     states = [t.state for t in finished]
     row.update(
         pruned=sum(s is TrialState.PRUNED for s in states), designs=len({r.cell for r in results}), queued=queued,
-        build_s=built, load_s=load,
+        build_s=built, load_s=load, cold_advance_s=cold,
     )
     study._storage.remove_session()
     return row, profiled
@@ -289,11 +385,11 @@ def _load_pg():
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
     return f"{cpu}, {os.cpu_count()} cores; {numerics.describe('cpu')}; optuna {optuna.__version__}, Python {sys.version.split()[0]}"
 
 
@@ -303,7 +399,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"sizes {', '.join(map(str, QUICK))} only")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeats", type=int, default=3, help="calls timed per cell of the table (their median)")
-    parser.add_argument("--profile", action="store_true", help="cProfile of advance in the largest study")
+    parser.add_argument("--profile", action="store_true", help="cProfile of advance in the largest study, first storage")
+    parser.add_argument("--add-trials", action="store_true", help="write the trials with study.add_trials (about 45 ms a trial, and growing)")
     args = parser.parse_args()
     sizes = list(QUICK) if args.quick else sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
     backends = args.backends.split(",")
@@ -324,12 +421,19 @@ def main() -> None:
                     backends.remove("postgresql")
                 else:
                     server = pg.PostgresServer(durable=True).start()
+            made: dict[int, tuple[list[Result], list[FrozenTrial]]] = {}  # the same trials on every storage
             for backend in backends:
                 for n in sizes:
+                    if n not in made:
+                        trials = Trials(space)
+                        results = trials.results(n)
+                        made[n] = results, trials.frozen(results)
                     name = f"bench{n}"
                     url = f"sqlite:///{work}/{name}.db" if backend == "sqlite" else server.create_database(name)
                     print(f"{backend}, {n:,} trials ...", flush=True)
-                    row, prof = measure(url, name, space, Trials(space), n, repeats=args.repeats, profile=args.profile and n == sizes[-1])
+                    row, prof = measure(
+                        url, name, space, *made[n], repeats=args.repeats, profile=args.profile and (backend, n) == (backends[0], sizes[-1]), through_optuna=args.add_trials
+                    )
                     rows.append({"storage": backend, "trials": n, **row})
                     if prof:
                         profiles[backend] = prof
@@ -344,18 +448,20 @@ def main() -> None:
         table.append({
             "storage": r["storage"], "trials": r["trials"], **{f"{c} s": r[c] for c in CALLS}, "total s": total,
             f"vs {sizes[0]:,}": f"{total / sum(base[c] for c in CALLS):.1f}x",
-            "designs": r["designs"], "pruned": r["pruned"], "queued": r["queued"], "load s": r["load_s"], "build s": r["build_s"],
+            "read s": r["read"], "designs": r["designs"], "pruned": r["pruned"], "queued": r["queued"], "load s": r["load_s"], "cold advance s": r["cold_advance_s"], "build s": r["build_s"],
         })
     title = f"Bookkeeping per trial, seconds per call (median of {args.repeats}), grammar space as a race"
     print()
     print(render(table, Format.MARKDOWN, title=title))
     print(
-        "total: the six calls, what one local worker and its live view do around every trial; designs: in the race; "
+        "total: the six calls, what one local worker and its live view do around every trial; read s: the worker's "
+        "cached study.get_trials, which each of them makes; designs: in the race; "
         "pruned: of the finished trials; queued: seeds the first advance queued; load s: a fresh worker's first read "
-        "of the study; build s: creating the study and writing its trials."
+        "of the study; cold advance s: its first advance, which replays the whole race (later calls take in only "
+        "the trials finished since, one before each timed call); build s: creating the study and writing its trials."
     )
     for backend, text in profiles.items():
-        print(f"\nadvance at {sizes[-1]:,} trials on {backend}, top 10 by cumulative time:\n")
+        print(f"\nadvance at {sizes[-1]:,} trials on {backend}, top 10 by cumulative time (cProfile's overhead slows it; the shares count):\n")
         print(text)
     print(f"\nbench took {time.perf_counter() - began:.0f} s")
 

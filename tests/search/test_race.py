@@ -417,3 +417,61 @@ def test_a_sampled_race_with_more_draws_than_designs_still_ends(tmp_path, search
     done, trials = outcome(url, "small")
     assert set(done.values()) == {1} and len({k.split("#")[0] for k in done}) == 2, done
     assert sum("fixed_params" not in t.system_attrs for t in trials) == 6  # every draw counted, then it stopped
+
+
+def _reference_standings(cells, results, rule):
+    """The race as first written: the best found by a full scan after every result."""
+    from unitsearch.search.race import Exit, Lane, _best, worse_p
+
+    lanes = {c: Lane(c, protected=c in rule.protected) for c in cells}
+    seen = None
+    for r in results:
+        lane = lanes.setdefault(r.cell, Lane(r.cell, protected=r.cell in rule.protected))
+        if lane.out is not None:
+            continue
+        lane.errors[r.seed] = r.error
+        if r.pruned and not lane.protected:
+            lane.out = Exit(len(lane.errors), "pruned")
+            continue
+        best = _best(lanes.values(), rule.min_seeds)
+        if best is None:
+            continue
+        changed = seen != (best.cell, len(best.errors))
+        seen = (best.cell, len(best.errors))
+        for other in lanes.values() if changed else [lane]:
+            if other is best or other.out is not None or other.protected:
+                continue
+            p, n = worse_p(other.errors, best.errors, rule.test)
+            if p is not None and n >= rule.min_seeds and p < rule.alpha:
+                other.out = Exit(len(other.errors), rule.test, p, best.cell)
+    return lanes
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.integers(0, 4), st.floats(5.0, 95.0, allow_nan=False), st.booleans()),
+        min_size=10, max_size=80,
+    ),
+    st.integers(1, 3),
+    st.lists(st.integers(0, 60), max_size=4),
+)
+def test_the_incremental_replay_equals_the_full_rescan(raw, min_seeds, cuts):
+    from unitsearch.search.race import RaceRule, Replay, Result
+
+    cells = [f"c{i}" for i in range(8)]
+    rule = RaceRule(seeds=tuple(range(5)), min_seeds=min_seeds, alpha=0.2, test="t", protected=frozenset({"c0"}))
+    results = [Result(f"c{c}", s, e, pruned=p and i % 5 == 0) for i, (c, s, e, p) in enumerate(raw)]
+    expected = _reference_standings(cells, results, rule)
+    replay = Replay(cells[:4], rule)
+    done = 0
+    for cut in sorted({min(c, len(results)) for c in cuts}) + [len(results)]:  # fed in chunks, as a worker feeds it
+        replay.add_cells(cells)
+        replay.feed(results[done:cut])
+        done = cut
+    got = replay.lanes
+    assert {c: (lane.errors, lane.out) for c, lane in got.items()} == {c: (lane.errors, lane.out) for c, lane in expected.items()}

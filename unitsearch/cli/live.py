@@ -29,6 +29,7 @@ from ..report import load_report, print_report
 from ..report.collect import collect_trials
 from ..search import Interrupted, SearchSpace, Started, plan_status, train_study
 from ..storage import StoredTrial, finite, read_trial
+from .supervise import stop_listening
 
 __all__ = ["Running", "Snapshot", "snapshot", "render_snapshot", "LiveView", "train_and_show"]
 
@@ -239,6 +240,7 @@ def train_and_show(storage: str, name: str, space: SearchSpace, **options: Any) 
     try:
         trained = train_study(storage, name, space, **options, on_start=_started, say=_say, watch=_watch)
     except Interrupted:
+        stop_listening()
         raise typer.Exit(130) from None
     if trained:
         print_report(load_report(storage, name))

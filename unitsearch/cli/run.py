@@ -18,7 +18,7 @@ from .options import (
     CheckpointsOpt, DataDirOpt, DataOpt, DeviceOpt, DevicesOpt, DownloadOpt, KeepCheckpointsOpt, NTrialsOpt, PrefilterOpt, StorageOpt,
     ThreadsOpt, TimeoutOpt,
 )
-from .supervise import sigterm_as_interrupt
+from .supervise import sigterm_as_interrupt, stop_listening
 
 console = Console(stderr=True)
 
@@ -101,6 +101,7 @@ def worker(
                 plan = progress.add_task("trials done", total=ctx.space.n_trials)
                 ran = work(st, ctx, n_trials=n_trials, timeout=timeout, on_trial=lambda s: progress.update(plan, completed=s.done))
     except KeyboardInterrupt:
+        stop_listening()
         if not quiet:
             console.print("interrupted: the running trial is recorded as failed and queued again; it goes on from its last checkpoint")
         raise typer.Exit(130) from None

@@ -8,6 +8,7 @@ import typer
 
 from ..render import Format
 from ..search import Range, list_spaces, load_space
+from ..search.samplers import SAMPLER_HELP
 from .options import FormatOpt
 from .output import emit
 
@@ -45,6 +46,9 @@ def show(
         rows.append({"factor": name, "kind": kind, "values": shown})
     for name, value in sp.train.items():
         rows.append({"factor": name, "kind": "train (fixed)", "values": str(value)})
+    sampler = sp.sampler["name"]
+    settings = ", ".join(f"{k} = {str(v).lower() if isinstance(v, bool) else v}" for k, v in sp.sampler.items() if k != "name")
+    rows.append({"factor": "sampler", "kind": sampler, "values": f"{sampler}: {SAMPLER_HELP[sampler]}" + (f"; {settings}" if settings else "")})
     cells = sp.n_cells if sp.is_grid else None
     if sp.is_race:
         p = sp.plan

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["sigterm_as_interrupt"]
+__all__ = ["sigterm_as_interrupt", "stop_listening"]
 
 
 def _forward(signum: int, frame: Any) -> None:
@@ -38,3 +38,15 @@ def sigterm_as_interrupt(command: Callable) -> Callable:
             signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+def stop_listening() -> None:
+    """Ignore further SIGINT and SIGTERM: the process has recorded its interrupt and is on its way out.
+
+    A terminal's Ctrl-C reaches every process of the job, and an impatient second one (or the
+    one ``run`` forwards) can land while Python shuts down, where it prints a traceback from
+    whatever exit handler it interrupts.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)

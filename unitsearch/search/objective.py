@@ -86,10 +86,8 @@ class Objective:
     def __init__(self, ctx: TrialContext, *, stop: Callable[[], bool] | None = None) -> None:
         self.ctx = ctx
         self.stop = stop
-        self.current: int | None = None  # the number of the trial it trains, or trained last
 
     def __call__(self, trial: optuna.Trial) -> float:
-        self.current = trial.number
         claim = self._claim(trial)
         setup = self._setup(claim)
         data = self.ctx.data(setup.data)

@@ -18,6 +18,7 @@ queues the same pairs.
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from optuna.trial import TrialState
 
 from ..storage import NOT_RUN, StoredTrial, read_study, read_trial, trial_attrs
 from ..units import resolve_unit
-from .race import Lane, RaceRule, Result, next_seeds, standings
+from .race import Lane, RaceRule, Replay, Result, next_seeds
 from .space import UNIT_FACTORS, SearchSpace
 
 __all__ = [
@@ -102,7 +103,7 @@ def enqueue_plan(study: optuna.Study, space: SearchSpace) -> int:
     trials = study.get_trials(deepcopy=False)
     items = plan_items(space, baseline=baseline) if space.is_grid else []
     if space.is_race:
-        state = race_state(space, trials, baseline=baseline)
+        state = race_state(space, trials, baseline=baseline, study=study)
         tried = {(c, s) for c, seeds in state.attempted.items() for s in seeds}  # failed ones are queued again
         items += [PlanItem(state.params[c], c, s) for c, s in sorted(tried, key=lambda k: (k[1], k[0])) if c in state.params]
         items = [i for i in items if i.cell not in state.lanes or state.lanes[i.cell].out is None]  # no seed for a design that left
@@ -157,8 +158,16 @@ def _error(r: StoredTrial) -> float:
     return float("inf")  # skipped by the pre-filter before its first epoch
 
 
-def race_state(space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, baseline: str | None) -> RaceState:
-    """Replay the finished trials through the race's rules (:func:`.race.standings`)."""
+def race_state(
+    space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, baseline: str | None, study: optuna.Study | None = None
+) -> RaceState:
+    """Replay the finished trials through the race's rules (:class:`.race.Replay`).
+
+    With ``study``, the replay is kept for it and fed only the trials that finished since
+    the last call (when they finished after those already fed; else it starts over), so a
+    worker's bookkeeping does not grow with the study. The state's lanes are the kept
+    replay's: read them, do not change them.
+    """
     mine = [r for r in map(read_trial, trials) if _counts(r)]
     grid = {cell_key(space, c): c for c in space.cells()} if space.is_grid else {}
     cells = list(dict.fromkeys([*grid, *(r.cell for r in mine)]))
@@ -175,6 +184,15 @@ def race_state(space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, ba
     )
     done = sorted((r for r in mine if r.state in DONE_STATES), key=lambda r: (r.datetime_complete or r.datetime_start, r.number))
     results = [Result(r.cell, r.seed, _error(r), r.state is TrialState.PRUNED) for r in done]
+    replay = _REPLAYS.get(study) if study is not None else None
+    if replay is not None and replay.rule == rule and replay.results == results[: len(replay.results)]:
+        replay.add_cells(cells)
+        lanes = replay.feed(results[len(replay.results) :])
+    else:
+        replay = Replay(cells, rule)
+        lanes = replay.feed(results)
+        if study is not None:
+            _REPLAYS[study] = replay
     attempted: dict[str, set[int]] = {}
     live: dict[str, set[int]] = {}
     for r in mine:
@@ -182,12 +200,15 @@ def race_state(space: SearchSpace, trials: list[optuna.trial.FrozenTrial], *, ba
         if r.state in LIVE_STATES:
             live.setdefault(r.cell, set()).add(r.seed)
     finished = len({(r.cell, r.seed) for r in results})
-    return RaceState(standings(cells, results, rule), rule, attempted, live, params, finished)
+    return RaceState(lanes, rule, attempted, live, params, finished)
+
+
+_REPLAYS: weakref.WeakKeyDictionary[optuna.Study, Replay] = weakref.WeakKeyDictionary()  # a worker's replay of its study
 
 
 def left_race(study: optuna.Study, space: SearchSpace, cell: str) -> bool:
     """Whether ``cell`` has left the study's race (its seeds queued before then need not train)."""
-    lane = race_state(space, study.get_trials(deepcopy=False), baseline=read_study(study).baseline).lanes.get(cell)
+    lane = race_state(space, study.get_trials(deepcopy=False), baseline=read_study(study).baseline, study=study).lanes.get(cell)
     return lane is not None and lane.out is not None
 
 
@@ -198,7 +219,7 @@ def advance(study: optuna.Study, space: SearchSpace) -> int:
     and the race may give a design still in it a seed beside a running one (:func:`.race.next_seeds`).
     """
     trials = study.get_trials(deepcopy=False)
-    state = race_state(space, trials, baseline=read_study(study).baseline)
+    state = race_state(space, trials, baseline=read_study(study).baseline, study=study)
     idle = int(not any(t.state is TrialState.WAITING for t in trials))
     pairs = next_seeds(state.lanes, state.attempted, state.live, state.rule, idle=idle)
     items = [PlanItem(state.params[c], c, s) for c, s in pairs]
@@ -224,7 +245,7 @@ def plan_status(study: optuna.Study, space: SearchSpace, trials: list[optuna.tri
     trials = study.get_trials(deepcopy=False) if trials is None else trials
     count = lambda s: sum(t.state is s for t in trials)  # noqa: E731
     if space.is_race:
-        state = race_state(space, trials, baseline=read_study(study).baseline)
+        state = race_state(space, trials, baseline=read_study(study).baseline, study=study)
         total = _race_total(space, state)
         expected = min(total, max(state.finished, state.expected_trials())) if space.is_grid else total
         return PlanStatus(total, state.finished, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL), expected)

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["RaceRule", "Result", "Exit", "Lane", "RACE_TESTS", "standings", "next_seeds", "worse_p", "summary"]
+__all__ = ["RaceRule", "Result", "Exit", "Lane", "RACE_TESTS", "Replay", "standings", "next_seeds", "worse_p", "summary"]
 
 RACE_TESTS = ("t", "wilcoxon")
 
@@ -127,31 +127,71 @@ def _best(lanes: Iterable[Lane], min_seeds: int) -> Lane | None:
     return min(ready, key=lambda lane: (lane.mean, lane.cell), default=None)
 
 
+class Replay:
+    """The race's standings, fed the finished trials in the order they finished.
+
+    ``feed`` may be called again with the results that finished since: a worker keeps one
+    replay and feeds it only what is new, so the bookkeeping around a trial stays flat as a
+    study grows. The best lane is kept up to date as results come in (only the lane that got
+    a result, or the best itself leaving or worsening, can change it), which
+    :func:`standings`'s full rescan after every result made quadratic in a sampled race.
+    """
+
+    def __init__(self, cells: Iterable[str], rule: RaceRule) -> None:
+        self.rule = rule
+        self.lanes: dict[str, Lane] = {}
+        self.results: list[Result] = []
+        self._best: Lane | None = None
+        self._seen: tuple[str, int] | None = None  # the best and its seed count when every lane was last tested
+        self.add_cells(cells)
+
+    def add_cells(self, cells: Iterable[str]) -> None:
+        for c in cells:
+            if c not in self.lanes:
+                self.lanes[c] = Lane(c, protected=c in self.rule.protected)
+
+    def feed(self, results: Iterable[Result]) -> dict[str, Lane]:
+        rule, lanes = self.rule, self.lanes
+        for r in results:
+            self.results.append(r)
+            lane = lanes.setdefault(r.cell, Lane(r.cell, protected=r.cell in rule.protected))
+            if lane.out is not None:
+                continue  # a trial that was queued before its design left: it changes nothing
+            before = (lane.mean, lane.cell)
+            lane.errors[r.seed] = r.error
+            if r.pruned and not lane.protected:
+                lane.out = Exit(len(lane.errors), "pruned")
+                if lane is self._best:
+                    self._best = _best(lanes.values(), rule.min_seeds)
+                continue
+            self._update_best(lane, before)
+            best = self._best
+            if best is None:
+                continue
+            # Only a new best, or new seeds of the best, can change another lane's test.
+            changed = self._seen != (best.cell, len(best.errors))
+            self._seen = (best.cell, len(best.errors))
+            for other in lanes.values() if changed else [lane]:
+                if other is best or other.out is not None or other.protected:
+                    continue
+                p, n = worse_p(other.errors, best.errors, rule.test)
+                if p is not None and n >= rule.min_seeds and p < rule.alpha:
+                    other.out = Exit(len(other.errors), rule.test, p, best.cell)
+        return lanes
+
+    def _update_best(self, lane: Lane, before: tuple[float, str]) -> None:
+        """The best after ``lane`` (the only one that changed, from ``before``) got a result."""
+        best, key = self._best, (lane.mean, lane.cell)
+        if lane is best:
+            if key > before:  # the best got worse: another may lead now
+                self._best = _best(self.lanes.values(), self.rule.min_seeds)
+        elif len(lane.errors) >= self.rule.min_seeds and (best is None or key < (best.mean, best.cell)):
+            self._best = lane
+
+
 def standings(cells: Iterable[str], results: Sequence[Result], rule: RaceRule) -> dict[str, Lane]:
     """Every design's lane after replaying ``results`` in the order they finished."""
-    lanes = {c: Lane(c, protected=c in rule.protected) for c in cells}
-    seen: tuple[str, int] | None = None  # the best and its seed count when every lane was last tested
-    for r in results:
-        lane = lanes.setdefault(r.cell, Lane(r.cell, protected=r.cell in rule.protected))
-        if lane.out is not None:
-            continue  # a trial that was queued before its design left: it changes nothing
-        lane.errors[r.seed] = r.error
-        if r.pruned and not lane.protected:
-            lane.out = Exit(len(lane.errors), "pruned")
-            continue
-        best = _best(lanes.values(), rule.min_seeds)
-        if best is None:
-            continue
-        # Only a new best, or new seeds of the best, can change another lane's test.
-        changed = seen != (best.cell, len(best.errors))
-        seen = (best.cell, len(best.errors))
-        for other in lanes.values() if changed else [lane]:
-            if other is best or other.out is not None or other.protected:
-                continue
-            p, n = worse_p(other.errors, best.errors, rule.test)
-            if p is not None and n >= rule.min_seeds and p < rule.alpha:
-                other.out = Exit(len(other.errors), rule.test, p, best.cell)
-    return lanes
+    return Replay(cells, rule).feed(results)
 
 
 def next_seeds(

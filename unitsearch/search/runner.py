@@ -198,13 +198,13 @@ def requeue_interrupted(study: optuna.Study, number: int | None) -> bool:
     """Queue an interrupted trial again at once, its attributes (its checkpoint) included.
 
     The copy waits for the next worker, here or elsewhere (a requeued Slurm task), and goes on
-    from the trial's last checkpoint. A trial that had not started training is left: the plan
-    queues its (cell, seed) again as for any failure.
+    from the trial's last checkpoint, if it had one. A sampled trial interrupted before it
+    took its design is left: the sampler draws again.
     """
     if number is None:
         return False
     t = next((t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)) if t.number == number), None)
-    if t is None or read_trial(t).status in NOT_RUN or "config" not in t.user_attrs:
+    if t is None or read_trial(t).status in NOT_RUN or "plan_key" not in t.user_attrs:
         return False
     optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None)(study, t)
     return True
@@ -234,8 +234,13 @@ def work(
     start, ran = time.monotonic(), 0
     space = ctx.space
     with _Interrupts() as interrupts:
-        trainer = Objective(ctx, stop=interrupts.stop)
-        objective = interrupts.guard(record_failures(trainer))
+        guarded = interrupts.guard(record_failures(Objective(ctx, stop=interrupts.stop)))
+        taken: list[int] = []  # the number of the trial this worker holds, or held last
+
+        def objective(trial: optuna.Trial) -> float:
+            taken[:] = [trial.number]
+            return guarded(trial)
+
         while n_trials is None or ran < n_trials:
             interrupts.check()
             if timeout is not None and time.monotonic() - start >= timeout:
@@ -256,7 +261,7 @@ def work(
             try:
                 study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
             except KeyboardInterrupt:
-                requeue_interrupted(study, trainer.current)
+                requeue_interrupted(study, taken[0] if taken else None)
                 raise
             ran += 1
         interrupts.check()

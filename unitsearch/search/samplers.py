@@ -1,15 +1,51 @@
-"""The space's sampler for one worker, and its pruner."""
+"""The space's sampler for one worker, and its pruner.
+
+Every sampler a space file can name is here, each with one line of help (:data:`SAMPLER_HELP`,
+which ``unitsearch spaces show`` prints) and the settings its ``[sampler]`` table may give
+(:func:`sampler_settings`, which :mod:`.validate` checks a file against).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 from typing import Any
 
 import optuna
 
+from .evolution import EvolutionSampler, LocalSearchSampler
 from .space import SearchSpace
 
-__all__ = ["make_sampler", "make_pruner"]
+__all__ = ["make_sampler", "make_pruner", "SAMPLER_HELP", "sampler_settings"]
+
+SAMPLER_HELP = {
+    "grid": "every cell on every seed, queued by the plan (nothing is sampled)",
+    "tpe": "tree-structured Parzen estimator (Optuna's TPESampler, multivariate, constant liar; n_startup_trials random first)",
+    "random": "independent uniform draws (Optuna's RandomSampler; a design may come up twice)",
+    "gp": "Gaussian-process Bayesian optimisation (Optuna's GPSampler; a noisy objective unless deterministic_objective)",
+    "random_unique": "random search without replacement (Optuna's BruteForceSampler; choices and int ranges only)",
+    "evolution": "regularised evolution (population 16, tournament 4, one-factor mutation; Real et al. 2019)",
+    "local": "local search: untried one-factor neighbours of the best trial, then the next best (White et al. 2020)",
+}
+
+_CLASSES: dict[str, type[optuna.samplers.BaseSampler]] = {
+    "tpe": optuna.samplers.TPESampler,
+    "random": optuna.samplers.RandomSampler,
+    "gp": optuna.samplers.GPSampler,
+    "random_unique": optuna.samplers.BruteForceSampler,
+    "evolution": EvolutionSampler,
+    "local": LocalSearchSampler,
+}
+# Arguments that take Python objects (a callable, another sampler): a TOML file cannot give one.
+_CODE_ONLY = ("gamma", "weights", "constraints_func", "independent_sampler")
+
+
+def sampler_settings(name: str) -> dict[str, inspect.Parameter]:
+    """The ``[sampler]`` keys sampler ``name`` takes besides ``name`` and ``n_trials``: its constructor's."""
+    if name == "grid":
+        return {}
+    params = inspect.signature(_CLASSES[name]).parameters
+    return {k: p for k, p in params.items() if k not in _CODE_ONLY}
 
 
 def make_sampler(space: SearchSpace, *, worker: int | None = 0) -> optuna.samplers.BaseSampler:
@@ -29,9 +65,9 @@ def make_sampler(space: SearchSpace, *, worker: int | None = 0) -> optuna.sample
         opts.setdefault("multivariate", True)
         opts.setdefault("constant_liar", True)
         return optuna.samplers.TPESampler(**opts)
-    if name == "random":
-        return optuna.samplers.RandomSampler(**opts)
-    return optuna.samplers.RandomSampler(seed=0)  # grid: every trial is enqueued, none sampled
+    if name == "grid":
+        return optuna.samplers.RandomSampler(seed=0)  # every trial is enqueued, none sampled
+    return _CLASSES[name](**opts)
 
 
 def _worker_seed(seed: int, worker: int | None) -> int | None:

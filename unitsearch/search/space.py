@@ -14,8 +14,10 @@ A space is a TOML file in ``search_spaces/`` (found by name) or anywhere (by pat
     [train]                              # fixed TrainConfig settings
     epochs = 8
 
-    [sampler]                            # "grid" enumerates the plan; "tpe" / "random" sample it
-    name = "grid"
+    [sampler]                            # "grid" enumerates the plan; the others sample it:
+    name = "grid"                        # tpe | random | gp | random_unique | evolution | local,
+                                         # with n_trials, seed and the sampler's own settings
+                                         # (one line on each: samplers.SAMPLER_HELP)
 
     [pruner]                             # median | hyperband | successive_halving | wilcoxon | none
     name = "hyperband"
@@ -59,7 +61,7 @@ __all__ = [
     "UNIT_FACTORS", "UNIT_PARTS", "BRANCH_PARTS",
 ]
 
-SAMPLERS = ("grid", "tpe", "random")
+SAMPLERS = ("grid", "tpe", "random", "gp", "random_unique", "evolution", "local")  # each explained in samplers.SAMPLER_HELP
 PLANS = ("grid", "race")
 _PLAN_KEYS = ("kind", "min_seeds", "max_seeds", "alpha", "test", "protect", "max_trials")
 PRUNERS = ("median", "hyperband", "successive_halving", "wilcoxon", "none")

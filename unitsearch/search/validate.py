@@ -13,7 +13,9 @@ line that names the file and the key, before a network is built or a trial queue
 * two values of one factor that mean the same design (a preset and its canonical form,
   ``2`` and ``2.0``) are refused: they would be two cells training one design;
 * the sampler's and the pruner's keys, for every sampler, by the constructors' own
-  signatures, and the ``[prefilter]`` table.
+  signatures (a sampler setting also by the type they annotate it with), and the
+  ``[prefilter]`` table; a ``random_unique`` sampler needs a finite space of at least
+  ``n_trials`` designs.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ __all__ = ["check_tables", "check_space", "check_run_numbers"]
 _TABLES = ("factors", "train", "sampler", "pruner", "prefilter")
 _INT_TRAIN = {"epochs", "batch_size", "eval_batch_size", "check_every", "warmup_iters"}
 _NUMERIC_TRAIN = _INT_TRAIN | {"lr", "momentum", "weight_decay", "warmup_lr", "divergence_factor"}
-_SAMPLER_CLASSES = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 _PRUNER_CLASSES = {
     "median": optuna.pruners.MedianPruner,
     "hyperband": optuna.pruners.HyperbandPruner,
@@ -192,15 +193,54 @@ def _check_sampler(space: SearchSpace) -> None:
         if extra:
             raise UserError(f"{_where(space.path, 'sampler.' + extra[0])}: the grid sampler takes no settings (every cell is queued); allowed: name")
         return
-    if "seed" in opts:
-        limits.whole(_where(space.path, "sampler.seed"), opts["seed"], 0, limits.MAX_SAMPLER_SEED)
-    _options(space.path, "sampler", f"{name} sampler", _SAMPLER_CLASSES[name], opts)
-    from .samplers import make_sampler
+    from .samplers import make_sampler, sampler_settings
 
+    settings = sampler_settings(name)
+    for key, value in opts.items():
+        if key not in settings:
+            allowed = ", ".join(("name", "n_trials", *settings))
+            raise UserError(f"{_where(space.path, 'sampler.' + key)} is not a setting of the {name} sampler; allowed: {allowed}")
+        _check_sampler_setting(_where(space.path, "sampler." + key), key, str(settings[key].annotation), value)
+    if name == "random_unique":
+        _check_finite_space(space)
     try:
         make_sampler(space)
     except (TypeError, ValueError) as e:
         raise UserError(f"{where}: bad {name} sampler settings: {e}") from None
+
+
+def _check_sampler_setting(where: str, key: str, annotation: str, value: Any) -> None:
+    """One setting by the type its constructor annotates: the constructors check none of them."""
+    if key == "seed":
+        limits.whole(where, value, 0, limits.MAX_SAMPLER_SEED)
+    elif "bool" in annotation:
+        if not isinstance(value, bool):
+            raise UserError(f"{where} must be true or false, got {value!r}")
+    elif "int" in annotation:
+        limits.whole(where, value, 1 if key == "n_ei_candidates" else 0, limits.MAX_PLAN)
+    elif "float" in annotation:
+        limits.number(where, value, -limits.FLOAT32_MAX, limits.FLOAT32_MAX)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"{where} must be a finite number, got {value}")
+
+
+def _check_finite_space(space: SearchSpace) -> None:
+    """Sampling without replacement needs a list of designs to draw from, and enough of them."""
+    designs = space.n_cells
+    for name, r in space.factors.items():
+        if isinstance(r, Range):
+            if not r.integer:
+                raise UserError(
+                    f"{_where(space.path, 'factors.' + name)}: the random_unique sampler draws from a finite space, "
+                    "and a float range is not one; list the values, or use [sampler] name = 'random'"
+                )
+            designs *= int(r.high) - int(r.low) + 1
+    n = space.sampler["n_trials"]
+    if n > designs:
+        raise UserError(
+            f"{_where(space.path, 'sampler.n_trials')}: the random_unique sampler draws each design once, "
+            f"and the space has {designs:,}; set n_trials to at most {designs:,}"
+        )
 
 
 def _check_pruner(space: SearchSpace) -> None:

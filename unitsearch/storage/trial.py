@@ -33,6 +33,7 @@ import dataclasses
 import datetime
 import enum
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,8 +174,28 @@ def _status(state: TrialState, stored: Any) -> TrialStatus:
     return TrialStatus.RUNNING
 
 
+_FINISHED: dict[int, tuple[weakref.ref, StoredTrial]] = {}  # id(frozen trial) -> (it, its record)
+
+
 def read_trial(t: FrozenTrial) -> StoredTrial:
-    """The record of trial ``t``; attributes it never stored read as None."""
+    """The record of trial ``t``; attributes it never stored read as None.
+
+    A finished trial never changes, and Optuna's cached storage hands out the same frozen
+    trial on every read: its record is kept while that object lives, so the plan, the race
+    and the duplicate check, which read every trial around every trial, cost only the new ones.
+    """
+    if not t.state.is_finished():
+        return _read(t)
+    hit = _FINISHED.get(id(t))
+    if hit is not None and hit[0]() is t:
+        return hit[1]
+    record = _read(t)
+    key = id(t)
+    _FINISHED[key] = (weakref.ref(t, lambda _, key=key: _FINISHED.pop(key, None)), record)
+    return record
+
+
+def _read(t: FrozenTrial) -> StoredTrial:
     a = t.user_attrs
     known = {_FIELD_OF.get(k, k): v for k, v in a.items() if k in _KEYS}
     curve = known.pop("curve", None) or ()
