@@ -169,6 +169,30 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "c
 
 
 @pytest.fixture
+def checkpointed(outcome):
+    """``checkpointed(url, study, epoch, n=1, procs=())``: a poll predicate, the ``n`` running trials past a checkpoint of ``epoch``.
+
+    A process of ``procs`` that ends before then fails the test with its output.
+    """
+
+    def predicate(url: str, study: str, epoch: int, n: int = 1, procs=()):
+        def check():
+            for p in procs:
+                if p.poll() is not None:
+                    pytest.fail(f"{p.args} ended early ({p.returncode}): {p.communicate(timeout=10)[0]}")
+            try:
+                _, trials = outcome(url, study)
+            except KeyError:  # the study is not created yet
+                return None
+            held = [t for t in trials if t.state.name == "RUNNING" and (t.user_attrs.get("checkpoint") or {}).get("epoch", 0) >= epoch]
+            return held if len(held) >= n else None
+
+        return check
+
+    return predicate
+
+
+@pytest.fixture
 def poll():
     """``poll(predicate, timeout=..., what=...)``: a bounded wait."""
     return wait_for

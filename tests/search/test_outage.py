@@ -34,22 +34,12 @@ name = "none"
 
 
 @pytest.mark.slow
-def test_workers_ride_out_a_postgres_outage(postgres_server, search_cli, outcome, reap, poll):
+def test_workers_ride_out_a_postgres_outage(postgres_server, search_cli, outcome, checkpointed, reap, poll):
     url = postgres_server.create_database("outage")
     run = search_cli.popen("run", "--space", search_cli.space(SPACE, name="outage"), "--storage", url, "--workers", "2")
     reap.append(run)
 
-    def both_training():
-        if run.poll() is not None:
-            pytest.fail(f"run ended early ({run.returncode}): {run.communicate(timeout=10)[0]}")
-        try:
-            _, trials = outcome(url, "outage")
-        except KeyError:
-            return None
-        held = [t for t in trials if t.state.name == "RUNNING" and (t.user_attrs.get("checkpoint") or {}).get("epoch", 0) >= 1]
-        return held if len(held) == 2 else None
-
-    running = poll(both_training, timeout=180, what="two trials past their first checkpoint")
+    running = poll(checkpointed(url, "outage", 1, n=2, procs=[run]), timeout=180, what="two trials past their first checkpoint")
     postgres_server.halt()
     time.sleep(25)
     postgres_server.resume()

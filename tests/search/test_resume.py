@@ -37,23 +37,9 @@ def _curve(t) -> list[dict]:
     return [{k: v for k, v in c.items() if k not in _TIMING} for c in read_trial(t).curve]
 
 
-def _checkpointed(outcome, url, study, epochs, proc):
-    def check():
-        if proc.poll() is not None:
-            pytest.fail(f"the worker ended early ({proc.returncode}): {proc.communicate(timeout=10)[0]}")
-        try:
-            _, trials = outcome(url, study)
-        except KeyError:
-            return None
-        held = [t for t in trials if t.state.name == "RUNNING" and (t.user_attrs.get("checkpoint") or {}).get("epoch", 0) >= epochs]
-        return held[0] if held else None
-
-    return check
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_a_stopped_trial_resumes_and_ends_as_the_straight_run(how, storage_url, search_cli, outcome, reap, poll):
+def test_a_stopped_trial_resumes_and_ends_as_the_straight_run(how, storage_url, search_cli, outcome, checkpointed, reap, poll):
     space = load_space(search_cli.space(SPACE, name="resume"))
     create_study(storage_url, "stopped", space)
     create_study(storage_url, "straight", space)
@@ -61,7 +47,7 @@ def test_a_stopped_trial_resumes_and_ends_as_the_straight_run(how, storage_url, 
 
     first = worker("stopped")
     reap.append(first)
-    running = poll(_checkpointed(outcome, storage_url, "stopped", 3, first), timeout=120, what="a checkpoint of epoch 3")
+    (running,) = poll(checkpointed(storage_url, "stopped", 3, procs=[first]), timeout=120, what="a checkpoint of epoch 3")
     first.send_signal(how)
     first.communicate(timeout=60)
 

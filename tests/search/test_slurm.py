@@ -85,23 +85,11 @@ def test_an_array_of_three_trains_every_design_and_seed_once(search_cli, slurm, 
         assert workers <= {"worker 0", "worker 1", "worker 2"} and workers, workers  # each task's array index
 
 
-def _checkpointed(outcome, url: str, study: str, epochs: int):
-    def check():
-        try:
-            _, trials = outcome(url, study)
-        except KeyError:
-            return None
-        held = [t for t in trials if t.state.name == "RUNNING" and (t.user_attrs.get("checkpoint") or {}).get("epoch", 0) >= epochs]
-        return held[0] if held else None
-
-    return check
-
-
 @pytest.mark.parametrize("how", ["requeue", "preempt"])
-def test_a_requeued_or_preempted_task_resumes_its_trial(how, postgres_url, search_cli, slurm, outcome, poll):
+def test_a_requeued_or_preempted_task_resumes_its_trial(how, postgres_url, search_cli, slurm, outcome, checkpointed, poll):
     create_study(postgres_url, "long", load_space(search_cli.space(LONG, name="long")))
     job = _submit(search_cli, slurm, postgres_url, "long", "--array", "1")
-    running = poll(_checkpointed(outcome, postgres_url, "long", 2), timeout=180, what="a checkpoint of epoch 2")
+    (running,) = poll(checkpointed(postgres_url, "long", 2), timeout=180, what="a checkpoint of epoch 2")
     if how == "requeue":
         slurm.requeue(job)  # SIGTERM to the task, then Slurm starts it again
     else:

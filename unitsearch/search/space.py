@@ -14,10 +14,8 @@ A space is a TOML file in ``search_spaces/`` (found by name) or anywhere (by pat
     [train]                              # fixed TrainConfig settings
     epochs = 8
 
-    [sampler]                            # "grid" enumerates the plan; the others sample it:
-    name = "grid"                        # tpe | random | gp | random_unique | evolution | local,
-                                         # with n_trials, seed and the sampler's own settings
-                                         # (one line on each: samplers.SAMPLER_HELP)
+    [sampler]                            # "grid" enumerates the plan; tpe | random | gp | random_unique
+    name = "grid"                        # | evolution | local sample it (samplers.SAMPLER_HELP), with n_trials
 
     [pruner]                             # median | hyperband | successive_halving | wilcoxon | none
     name = "hyperband"
