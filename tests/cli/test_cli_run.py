@@ -254,7 +254,9 @@ def test_a_run_whose_trials_fail_says_why_and_exits_2(tmp_path, image_tree, work
     ]
     assert "Leaderboard" not in result.output and "Traceback" not in result.output
     trials = optuna.load_study(study_name="tiny", storage=url).trials
-    assert [(t.state, t.user_attrs["status"], t.user_attrs["reason"]) for t in trials] == [(optuna.trial.TrialState.FAIL, "failed", reason)] * 3
+    # With two workers, one may ask for a trial after the other took the last waiting one: that draw is recorded as unused.
+    tried = [t for t in trials if t.user_attrs["status"] != "unused"]
+    assert [(t.state, t.user_attrs["status"], t.user_attrs["reason"]) for t in tried] == [(optuna.trial.TrialState.FAIL, "failed", reason)] * 3
 
 
 @pytest.mark.slow
