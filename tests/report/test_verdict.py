@@ -91,3 +91,51 @@ def test_a_verify_study_tests_full_preact_against_the_best_when_it_is_its_own_ba
     assert v.full_preact_rank == 2 and v.baseline == "full_preact"
     assert "it is the baseline itself; against the best its error is " in v.text
     assert f"+{d.mean():.1f} ± {half:.1f} points (paired t-test p = {p:.2g}" in v.text and "n = 3 seeds" in v.text
+
+
+def _sampled(trials, plan=None):
+    from dataclasses import replace
+
+    from unitsearch.search import load_space
+
+    study = _study(trials)
+    space = replace(load_space("grammar"), sampler={"name": "tpe", "n_trials": 20}, plan=plan or {"kind": "grid"})
+    study.set_user_attr("space", space.to_dict())
+    study.set_user_attr("baseline", "original")
+    return study
+
+
+def test_a_sampled_studys_answer_is_decided_on_several_seeds_not_on_a_lucky_draw():
+    lucky = "h=identity;branch=relu-conv-relu-conv;f=id"
+    trials = [make_trial(lucky, 0, "complete", 4.0)]
+    trials += [make_trial("full_preact", s, "complete", e) for s, e in enumerate([10.0, 11.0, 12.0])]
+    trials += [make_trial("original", s, "complete", e) for s, e in enumerate([20.0, 24.0, 21.0])]
+    rep = build_report(_sampled(trials))
+    v = rep.verdict
+    assert rep.rows[0].preset == "full_preact" and rep.rows[0].rank == 1  # the single draw of 4% ranks after it
+    assert v.answer == "full_preact" and v.answer_seeds == 3 and not v.answer_single_draw
+    assert v.answer_mean == 11.0
+    lo, hi = stats.t.interval(0.95, 2, loc=11.0, scale=stats.sem([10.0, 11.0, 12.0]))
+    assert np.allclose(v.answer_ci, [lo, hi])
+    diff, p, n = v.answer_vs_baseline
+    assert diff == -(65.0 - 33.0) / 3 and n == 3 and math.isclose(p, stats.ttest_rel([10, 11, 12], [20, 24, 21]).pvalue)
+    assert v.text.startswith("The search's answer is full_preact: 11.0% (95% CI")
+    assert "over 3 seeds" in v.text and "unitsearch verify" in v.text
+
+
+def test_a_sampled_study_of_single_draws_says_its_answer_needs_more_seeds():
+    trials = [make_trial(u, 0, "complete", e) for u, e in [("original", 30.0), ("full_preact", 25.0), ("relu_preact", 28.0)]]
+    v = build_report(_sampled(trials)).verdict
+    assert v.answer == "full_preact" and v.answer_single_draw and v.fresh_check_needed
+    assert "a single draw of 25.0% (no design has 2 seeds yet)" in v.text and "needs more seeds" in v.text
+
+
+def test_a_race_over_sampled_designs_needs_its_min_seeds_and_a_grid_has_no_answer(ablation):
+    trials = [make_trial("relu_preact", s, "complete", 9.0 + s) for s in range(2)]
+    trials += [make_trial("full_preact", s, "complete", 10.0 + s) for s in range(3)]
+    trials += [make_trial("original", s, "complete", 20.0 + s) for s in range(3)]
+    race = {"kind": "race", "min_seeds": 3, "alpha": 0.1, "test": "t"}
+    v = build_report(_sampled(trials, race)).verdict
+    assert v.answer_min_seeds == 3 and v.answer == "full_preact"  # relu_preact's lower mean is on 2 seeds
+    grid = build_report(_study(ablation[0])).verdict
+    assert grid.answer is None and grid.answer_min_seeds is None and not grid.text.startswith("The search")

@@ -101,7 +101,8 @@ def build_report(
         what = "with a test error; try --metric val" if metric is Metric.TEST and records else "finished"
         raise UserError(f"study {name!r} has no {what} trials ({_state_counts(trials)})")
     base, form = _baseline(baseline, study, records)
-    rows = build_leaderboard(records, baseline_unit=form)
+    k = answer_seeds(read_study(study).space)
+    rows = build_leaderboard(records, baseline_unit=form, min_seeds=k or 1)
     race = _race(study, trials, rows)
     cost = cost_ledger(records, [r.design for r in rows])
     cost["n_trials_in_study"] = len(trials)
@@ -112,7 +113,7 @@ def build_report(
         baseline_unit=form,
         rows=rows,
         varying=varying,
-        verdict=make_verdict(rows, baseline_unit=form, seeds_fixed=race),
+        verdict=make_verdict(rows, baseline_unit=form, seeds_fixed=race, answer_min_seeds=k),
         factors=factor_effects(rows),
         importance=param_importance(rows),
         cost=cost,
@@ -120,6 +121,14 @@ def build_report(
         storage=redact(storage) if storage else "",
         warnings=[w for w in (mixed_numerics(records),) if w],
     )
+
+
+def answer_seeds(space: dict[str, Any] | None) -> int | None:
+    """The seeds a sampled study's answer needs (its race's ``min_seeds``, else 2); None for a grid."""
+    if not space or (space.get("sampler") or {}).get("name", "grid") == "grid":
+        return None
+    plan = space.get("plan") or {}
+    return int(plan.get("min_seeds", 2)) if plan.get("kind") == "race" else 2
 
 
 def mixed_numerics(records: list[TrialRecord]) -> str | None:

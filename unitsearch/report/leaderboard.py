@@ -140,19 +140,22 @@ def _is_tied(row: DesignRow, best: DesignRow) -> tuple[bool, str]:
     return s.mean is not None and s.mean == b.mean, "untested"
 
 
-def build_leaderboard(records: Sequence[TrialRecord], *, baseline_unit: str | None = None) -> list[DesignRow]:
+def build_leaderboard(records: Sequence[TrialRecord], *, baseline_unit: str | None = None, min_seeds: int = 1) -> list[DesignRow]:
     """Rows ranked by mean error, with the baseline and best comparisons and tie marks.
 
     Args:
         records: From :func:`collect_trials`.
         baseline_unit: The baseline's canonical form; each design is compared with
             the baseline design of the same context. None skips the comparison.
+        min_seeds: Designs with fewer seeds rank after every design that has this many, so
+            that the top of a sampled study is decided on several seeds, never on one lucky
+            draw (the search's answer, :func:`unitsearch.search.answer.search_answer`).
     """
     groups: dict[str, list[TrialRecord]] = {}
     for r in records:
         groups.setdefault(r.design, []).append(r)
     rows = [_row(d, recs) for d, recs in groups.items()]
-    ranked = sorted((r for r in rows if r.summary.n), key=lambda r: (r.summary.mean, r.summary.median, r.design))
+    ranked = sorted((r for r in rows if r.summary.n), key=lambda r: (r.summary.n < min_seeds, r.summary.mean, r.summary.median, r.design))
     unranked = sorted((r for r in rows if not r.summary.n), key=lambda r: r.design)
     for i, row in enumerate(ranked, 1):
         row.rank = i

@@ -56,6 +56,16 @@ class Verdict:
     paper_tau_p: float | None = None
     paper_tau_n: int = 0  # designs the paper reports
     seeds_fixed: bool = False  # the verdict's pair got a seed count fixed before the run (a race)
+    # A sampled study's answer: the best mean over at least `answer_min_seeds` seeds (rank 1)
+    answer_min_seeds: int | None = None  # None: not a sampled study
+    answer: str | None = None
+    answer_seeds: int = 0
+    answer_mean: float | None = None
+    answer_ci: list[float] | None = None  # 95% t interval of its mean
+    answer_single_draw: bool | None = None  # no design had answer_min_seeds seeds: the best single draw
+    answer_vs_baseline: list[float | None] | None = None  # [diff, p, matched seeds]: answer minus baseline
+    answer_tied: int = 0  # other designs the paired tests cannot tell from it
+    fresh_check_needed: bool | None = None
     text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,15 +128,47 @@ def paper_agreement(ranked: Sequence[DesignRow]) -> tuple[float, float, int] | N
     return float(res.statistic), float(res.pvalue), len(pairs)
 
 
-def make_verdict(rows: Sequence[DesignRow], *, baseline_unit: str | None, seeds_fixed: bool = False) -> Verdict:
-    """Fill the verdict from ranked leaderboard rows."""
+def _search_answer(v: Verdict, ranked: Sequence[DesignRow], k: int) -> str:
+    """What a sampled study found: its answer, on how many seeds, against the baseline, and what is left to check."""
+    best = ranked[0]
+    s = best.summary
+    v.answer_min_seeds, v.answer, v.answer_seeds, v.answer_mean = k, best.design, s.n, s.mean
+    v.answer_ci = [s.ci_low, s.ci_high] if s.ci_low is not None else None
+    v.answer_single_draw = s.n < k
+    v.answer_tied = sum(r.tied_with_best for r in ranked[1:])
+    if v.answer_single_draw:
+        text = f"The search's answer is {best.design}, a single draw of {s.mean:.1f}% (no design has {k} seeds yet)"
+    else:
+        text = f"The search's answer is {best.design}: {s.mean:.1f}% (95% CI {s.ci_low:.1f}-{s.ci_high:.1f}) over {s.n} seeds"
+    c = best.vs_baseline
+    if c is not None and c.p is not None and c.diff is not None:
+        v.answer_vs_baseline = [c.diff, c.p, c.n]
+        text += f", {c.diff:+.1f} points against the baseline (paired t-test p {_p(c.p)}, n = {c.n})"
+    v.fresh_check_needed = v.answer_single_draw or v.answer_tied > 0
+    if v.answer_single_draw:
+        text += "; it needs more seeds, then `unitsearch verify` on fresh seeds"
+    elif v.answer_tied:
+        text += f"; {v.answer_tied} other design{'s are' if v.answer_tied > 1 else ' is'} tied with it on the search's seeds: `unitsearch verify` decides on fresh seeds"
+    else:
+        text += "; no other design is tied with it, but its mean is the best of several on the search's own seeds: `unitsearch verify` confirms it on fresh seeds"
+    return text
+
+
+def make_verdict(
+    rows: Sequence[DesignRow], *, baseline_unit: str | None, seeds_fixed: bool = False, answer_min_seeds: int | None = None
+) -> Verdict:
+    """Fill the verdict from ranked leaderboard rows.
+
+    ``answer_min_seeds``: for a sampled study, the seeds its answer needs (the leaderboard
+    was ranked with them); the verdict then starts with what the search found.
+    """
     ranked = [r for r in rows if r.rank is not None]
     v = Verdict(n_designs=len(ranked), seeds_fixed=seeds_fixed)
     if not ranked:
         v.text = "No design has a finished trial yet."
         return v
     v.best, v.best_unit = ranked[0].design, ranked[0].unit
-    parts = []
+    parts = [_search_answer(v, ranked, answer_min_seeds)] if answer_min_seeds is not None else []
 
     fp = next((r for r in ranked if r.preset == FULL_PREACT), None)
     if fp is None:

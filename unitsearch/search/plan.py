@@ -25,13 +25,14 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from ..errors import UserError
 from ..storage import NOT_RUN, StoredTrial, read_study, read_trial, trial_attrs
 from ..units import resolve_unit
 from .race import Lane, RaceRule, Replay, Result, next_seeds
-from .space import UNIT_FACTORS, SearchSpace
+from .space import UNIT_FACTORS, Range, SearchSpace
 
 __all__ = [
-    "PlanItem", "plan_items", "cell_key", "plan_key", "enqueue_plan", "advance", "left_race", "race_state", "RaceState",
+    "PlanItem", "plan_items", "protected_items", "cell_key", "plan_key", "enqueue_plan", "advance", "left_race", "race_state", "RaceState",
     "PlanStatus", "plan_status", "DONE_STATES", "LIVE_STATES",
 ]
 
@@ -75,11 +76,39 @@ def plan_items(space: SearchSpace, *, baseline: str | None = None) -> list[PlanI
     return [PlanItem(c, key, s) for s in space.race_seeds for c, key in cells if s in first or key in protected]
 
 
+def _protected_forms(space: SearchSpace, baseline: str | None) -> set[str]:
+    names = [baseline] if baseline else []
+    return {resolve_unit(u).form for u in [*names, *space.plan.get("protect", [])]}
+
+
 def protected_cells(space: SearchSpace, cells: list[str], *, baseline: str | None) -> frozenset[str]:
     """The cells a race never eliminates: those whose unit is the baseline or in ``protect``."""
-    names = [baseline] if baseline else []
-    forms = {resolve_unit(u).form for u in [*names, *space.plan.get("protect", [])]}
+    forms = _protected_forms(space, baseline)
     return frozenset(c for c in cells if json.loads(c).get("unit") in forms)
+
+
+MAX_SCANNED_CELLS = 100_000  # a sampled space larger than this is not searched for its protected designs
+
+
+def protected_items(space: SearchSpace, *, baseline: str | None) -> list[PlanItem]:
+    """A sampled race's protected designs that its space holds, on every seed of the race.
+
+    The baseline and the designs the question names are measured on the same seeds as each
+    other from the start, whatever the sampler proposes, so that the search's answer can be
+    compared with them on matched seeds. A space with a range factor, or too many cells to
+    scan, holds no design at one setting that could be named: nothing is queued.
+    """
+    if any(isinstance(v, Range) for v in space.factors.values()) or space.n_cells > MAX_SCANNED_CELLS:
+        return []
+    forms = _protected_forms(space, baseline)
+    held = []
+    for cell in space.cells():
+        try:
+            if space.unit_of(cell).form in forms:
+                held.append((cell, cell_key(space, cell)))
+        except UserError:
+            continue  # a combination the grammar cannot build is no design at all
+    return [PlanItem(c, key, s) for s in space.race_seeds for c, key in held]
 
 
 def _enqueue(study: optuna.Study, items: list[PlanItem], trials: list[optuna.trial.FrozenTrial]) -> int:
@@ -102,6 +131,8 @@ def enqueue_plan(study: optuna.Study, space: SearchSpace) -> int:
     baseline = read_study(study).baseline
     trials = study.get_trials(deepcopy=False)
     items = plan_items(space, baseline=baseline) if space.is_grid else []
+    if space.is_race and not space.is_grid:
+        items += protected_items(space, baseline=baseline)
     if space.is_race:
         state = race_state(space, trials, baseline=baseline, study=study)
         tried = {(c, s) for c, seeds in state.attempted.items() for s in seeds}  # failed ones are queued again

@@ -1,0 +1,322 @@
+"""Which search finds the best unit of the `grammar` space under seed noise, against random search.
+
+    .venv/bin/python bench/search.py [--strategies tpe/race,random/single,...] [--searches 20] [--jobs 2] [--png FILE]
+    .venv/bin/python bench/search.py --measure 30        # train 30 more grammar units on seeds 0-2 (the landscape)
+
+**The landscape** (``bench/search/landscape.jsonl``, shipped beside this script, so a rerun takes
+minutes, not a day of training): the val error of grammar units trained at the `cpu` profile
+(`unitsearch train -u FORM --profile cpu --seed S --threads 1`), a random sample of units on
+seeds 0-2 (``--measure``) and the paper's presets that the grammar holds on seeds 0-4 (from
+``bench/calibration/trials.jsonl``, the same profile). A unit's true error is its mean over the
+seeds measured. For the units not measured, the stated model: an additive model of the unit's
+five factors (h, f, and the ops before, between and after the convolutions), fitted by ridge
+regression to the measured units' means, plus a residual of the unit's own drawn once from a
+normal distribution with the model's leave-one-out residual spread; its seed spread is the
+median spread of the ten measured units nearest in mean. A seed's error is the measured one
+where it was measured, else the unit's true error plus its spread times a normal draw fixed by
+(unit, seed). Everything is seeded: the landscape is the same on every run.
+
+**A search** runs through the real plan, race and objective code (``unitsearch.search``) on one
+in-memory study with one worker, no pruner (the landscape holds final errors only) and the
+grammar space's own seeds, protected designs and race settings; only training is replaced by a
+look-up. Each strategy is a sampler and a plan: ``single`` (every proposal trains once, the
+answer is the best single draw, as Optuna reports it) or ``race`` (a proposal enters on its
+first seed, the designs that a paired test cannot call worse than the best get more, the answer
+is the best mean over at least two seeds: ``unitsearch.search.answer``); ``race-a0.2`` sets the
+race's alpha. The budget counts trained trials, re-evaluations included; the baseline and full
+pre-activation take their seeds from it in a race.
+
+It prints, per strategy at 30/60/120/240 trials, the median and interquartile range of the
+answer's regret (its true error minus the best true error in the grammar) over the searches,
+the share of searches whose answer is tied with the best (true error within ``--tie`` points),
+and the one-sided Mann-Whitney p that the strategy's regret is lower than random search's
+(``random/single``) at the same budget; ``--png`` draws the median regret against trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+LANDSCAPE = HERE / "search" / "landscape.jsonl"
+ANCHORS = HERE / "calibration" / "trials.jsonl"
+ANCHOR_PROFILE = "d32-s12-16ep"  # the calibration's name for what is now the `cpu` profile
+BUDGETS = (30, 60, 120, 240)
+DEFAULT_STRATEGIES = (
+    "random/single", "random_unique/single", "tpe/single", "evolution/single", "local/single", "gp/single",
+    "random/race", "random_unique/race", "tpe/race", "evolution/race", "local/race", "gp/race",
+)
+RIDGE = 2.0  # the additive model's ridge penalty, per coefficient
+
+
+def _z(*key: object) -> float:
+    """A standard normal draw fixed by ``key``."""
+    digest = hashlib.sha256(repr(key).encode()).digest()
+    return float(np.random.default_rng(int.from_bytes(digest[:8], "little")).standard_normal())
+
+
+class Landscape:
+    """Every grammar unit's true error and seed spread: measured where measured, else the stated model."""
+
+    def __init__(self, measured: dict[str, dict[int, float]]) -> None:
+        from unitsearch.search import load_space
+
+        space = load_space("grammar")
+        self.factors = list(space.choices)
+        self.cells = {space.unit_of(c).form: c for c in space.cells()}
+        self.measured = {u: e for u, e in measured.items() if u in self.cells and e}
+        forms = list(self.cells)
+        x_all = self._design(forms)
+        units = list(self.measured)
+        means = np.array([np.mean(list(self.measured[u].values())) for u in units])
+        sds = np.array([np.std(list(self.measured[u].values()), ddof=1) if len(self.measured[u]) > 1 else np.nan for u in units])
+        x = self._design(units)
+        # ridge on the centred means, the intercept unpenalised
+        mu = means.mean()
+        a = x.T @ x + RIDGE * np.eye(x.shape[1])
+        coef = np.linalg.solve(a, x.T @ (means - mu))
+        hat = np.einsum("ij,jk,ik->i", x, np.linalg.inv(a), x)
+        loo = (means - mu - x @ coef) / (1 - hat)
+        self.residual_sd = float(np.sqrt(np.mean(loo**2)))
+        pred = mu + x_all @ coef
+        self.true: dict[str, float] = {}
+        self.sd: dict[str, float] = {}
+        for form, p in zip(forms, pred):
+            if form in self.measured:
+                i = units.index(form)
+                self.true[form], self.sd[form] = float(means[i]), float(sds[i]) if np.isfinite(sds[i]) else float(np.nanmedian(sds))
+                continue
+            t = float(np.clip(p + self.residual_sd * _z("unit", form), 0.0, 90.0))
+            near = np.argsort(np.abs(means - t))[:10]
+            self.true[form], self.sd[form] = t, float(np.nanmedian(sds[near]))
+        self.best_form = min(self.true, key=self.true.get)
+        self.best = self.true[self.best_form]
+
+    def _design(self, forms: list[str]) -> np.ndarray:
+        levels = [(f, v) for f in self.factors for v in dict.fromkeys(self.cells[u][f] for u in self.cells)]
+        index = {lv: i for i, lv in enumerate(levels)}
+        x = np.zeros((len(forms), len(levels)))
+        for r, u in enumerate(forms):
+            for f in self.factors:
+                x[r, index[(f, self.cells[u][f])]] = 1.0
+        return x - x.mean(axis=0) if len(forms) > 1 else x
+
+    def draw(self, form: str, seed: int) -> float:
+        if seed in self.measured.get(form, {}):
+            return self.measured[form][seed]
+        return float(np.clip(self.true[form] + self.sd[form] * _z("seed", form, seed), 0.0, 100.0))
+
+
+def load_measured() -> dict[str, dict[int, float]]:
+    from unitsearch.units import PRESETS
+
+    measured: dict[str, dict[int, float]] = {}
+    if LANDSCAPE.exists():
+        for line in LANDSCAPE.read_text().splitlines():
+            r = json.loads(line)
+            measured.setdefault(r["unit"], {})[int(r["seed"])] = float(r["val_error"])
+    for line in ANCHORS.read_text().splitlines():
+        r = json.loads(line)
+        if r["profile"] == ANCHOR_PROFILE:
+            measured.setdefault(PRESETS[r["unit"]].spec.form, {})[int(r["seed"])] = float(r["val_error"])
+    return measured
+
+
+def _space(strategy: str, search_seed: int):
+    from unitsearch.search import load_space
+
+    sampler, _, plan = strategy.partition("/")
+    space = load_space("grammar")
+    opts = {"name": sampler, "n_trials": 2000, "seed": search_seed}
+    if sampler == "tpe":
+        opts.update(multivariate=True, constant_liar=True, n_startup_trials=15)
+    race = dict(space.plan) if space.is_race else {"kind": "race", "min_seeds": 2, "alpha": 0.1, "test": "t", "protect": ["full_preact"]}
+    if plan.startswith("race"):
+        if "-a" in plan:
+            race["alpha"] = float(plan.split("-a")[1])
+        kind = race
+    else:
+        kind = {"kind": "grid"}
+    return replace(space, sampler=opts, pruner={"name": "none"}, plan=kind, prefilter={})
+
+
+def _pick(space, trials) -> str | None:
+    """The search's answer after these trials: the plan's rule."""
+    from unitsearch.search.answer import search_answer
+    from unitsearch.storage import read_trial
+
+    errors: dict[str, dict[int, float]] = {}
+    for r in map(read_trial, trials):
+        if r.state.name == "COMPLETE" and r.unit:
+            errors.setdefault(r.unit, {})[int(r.seed)] = float(r.value)
+    if not errors:
+        return None
+    if not space.is_race:  # what Optuna reports: the best single observation
+        return min(((e, u) for u, es in errors.items() for e in es.values()))[1]
+    return search_answer(errors, int(space.plan["min_seeds"])).cell
+
+
+def run_search(job: tuple[str, int, int, dict]) -> dict:
+    """One search to ``budget`` trained trials; the answer's true error after each."""
+    import optuna
+    import torch
+
+    from unitsearch.search.objective import NotRun, Objective, TrialContext
+    from unitsearch.search.plan import advance, enqueue_plan, plan_status
+    from unitsearch.search.samplers import make_sampler
+    from unitsearch.storage import TrialStatus, write_study, write_trial
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    strategy, search_seed, budget, measured = job
+    land = _landscape(measured)
+    space = _space(strategy, search_seed)
+    study = optuna.create_study(sampler=make_sampler(space), pruner=optuna.pruners.NopPruner())
+    write_study(study, space=space.to_dict(), data="synthetic", baseline="original", n_planned=space.n_trials)
+    if space.is_race:
+        enqueue_plan(study, space)
+
+    class Lookup(Objective):
+        def __call__(self, trial: optuna.Trial) -> float:
+            claim = self._claim(trial)
+            form = space.unit_of(claim.values).form
+            write_trial(trial, plan_key=claim.key, cell=claim.cell, seed=claim.seed, unit=form, status=TrialStatus.COMPLETE)
+            return land.draw(form, claim.seed)
+
+    objective = Lookup(TrialContext(space, torch.device("cpu")))
+    curve: list[float] = []
+    trained = 0
+    start = time.process_time()
+    for _ in range(20 * budget):  # draws that train nothing (a repeated design) end it at last
+        if space.is_race:
+            advance(study, space)
+        if space.is_race and plan_status(study, space).waiting == 0 and _drawn(study) >= int(space.sampler["n_trials"]):
+            break
+        study.optimize(objective, n_trials=1, catch=(NotRun,))
+        trials = study.get_trials(deepcopy=False)
+        done = sum(t.state.name == "COMPLETE" for t in trials)
+        if done > trained:
+            trained = done
+            curve.append(land.true[_pick(space, trials)] - land.best)
+            if trained >= budget:
+                break
+    while len(curve) < budget:  # it ended early: its answer stands
+        curve.append(curve[-1] if curve else math.nan)
+    return {"strategy": strategy, "seed": search_seed, "curve": curve, "cpu_s": time.process_time() - start}
+
+
+def _drawn(study) -> int:
+    return sum("fixed_params" not in t.system_attrs for t in study.get_trials(deepcopy=False))
+
+
+_LANDSCAPES: dict[int, Landscape] = {}
+
+
+def _landscape(measured: dict) -> Landscape:
+    key = hash(json.dumps(measured, sort_keys=True))
+    if key not in _LANDSCAPES:
+        _LANDSCAPES[key] = Landscape({u: {int(s): e for s, e in es.items()} for u, es in measured.items()})
+    return _LANDSCAPES[key]
+
+
+def measure(n: int, jobs: int) -> None:
+    """Train ``n`` more randomly drawn grammar units on seeds 0-2 at the `cpu` profile."""
+    sys.path.insert(0, str(HERE))
+    from calibrate import _train_one
+
+    from unitsearch.search import load_space
+
+    space = load_space("grammar")
+    forms = sorted({space.unit_of(c).form for c in space.cells()})
+    have = set(load_measured())
+    rng = np.random.default_rng(2026)
+    todo = [u for u in rng.permutation(forms) if u not in have][:n]
+    LANDSCAPE.parent.mkdir(parents=True, exist_ok=True)
+    work = [("cpu", str(u), s) for s in (0, 1, 2) for u in todo]
+    with mp.get_context("spawn").Pool(jobs) as pool, LANDSCAPE.open("a") as fh:
+        for i, rec in enumerate(pool.imap_unordered(_train_one, work), 1):
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            print(f"[{i}/{len(work)}] {rec['unit']} seed {rec['seed']}: {rec['val_error']:.2f}% ({rec['cpu_s']:.0f} s)", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES), help="comma-separated SAMPLER/PLAN")
+    parser.add_argument("--searches", type=int, default=20, help="search seeds per strategy")
+    parser.add_argument("--budget", type=int, default=max(BUDGETS), help="trained trials per search")
+    parser.add_argument("--tie", type=float, default=2.0, help="points of true error within which an answer ties the best")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--png", type=Path, default=None, help="write the anytime curves here")
+    parser.add_argument("--json", type=Path, default=None, help="write every search's curve here")
+    parser.add_argument("--measure", type=int, default=0, metavar="N", help="train N more units for the landscape, then stop")
+    args = parser.parse_args()
+    if args.measure:
+        measure(args.measure, args.jobs)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from scipy import stats
+
+    measured = load_measured()
+    land = _landscape({u: dict(e) for u, e in measured.items()})
+    print(f"landscape: {len(land.true)} units, {len(land.measured)} measured ({sum(map(len, land.measured.values()))} trials); "
+          f"model residual sd {land.residual_sd:.1f} points; best {land.best:.1f}% ({land.best_form}, "
+          f"{'measured' if land.best_form in land.measured else 'modelled'})")
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    jobs = [(s, seed, args.budget, measured) for s in strategies for seed in range(args.searches)]
+    with mp.get_context("spawn").Pool(args.jobs) as pool:
+        results = pool.map(run_search, jobs)
+    if args.json:
+        args.json.write_text(json.dumps(results))
+    curves = {s: np.array([r["curve"] for r in results if r["strategy"] == s]) for s in strategies}
+    cpu = {s: np.mean([r["cpu_s"] for r in results if r["strategy"] == s]) for s in strategies}
+    budgets = [b for b in BUDGETS if b <= args.budget]
+    table = Table(title=f"Regret of the search's answer (points of val error above the grammar's best), {args.searches} searches each")
+    table.add_column("strategy")
+    for b in budgets:
+        table.add_column(f"{b}: median (IQR)")
+        table.add_column(f"{b}: tied")
+        table.add_column(f"{b}: p vs random")
+    table.add_column("CPU s / search")
+    ref = curves.get("random/single")
+    for s in strategies:
+        cells = [s]
+        for b in budgets:
+            v = curves[s][:, b - 1]
+            q1, med, q3 = np.percentile(v, [25, 50, 75])
+            p = "" if ref is None or s == "random/single" else f"{stats.mannwhitneyu(v, ref[:, b - 1], alternative='less').pvalue:.2g}"
+            cells += [f"{med:.1f} ({q1:.1f}-{q3:.1f})", f"{np.mean(v <= args.tie):.0%}", p]
+        table.add_row(*cells, f"{cpu[s]:.1f}")
+    Console(width=250).print(table)
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 5))
+        x = np.arange(1, args.budget + 1)
+        for s in strategies:
+            ax.plot(x, np.median(curves[s], axis=0), label=s, linestyle="-" if s.endswith("race") or "/race" in s else "--")
+        ax.set_xlabel("trained trials")
+        ax.set_ylabel("median regret of the answer (points)")
+        ax.set_xscale("log")
+        ax.set_title(f"grammar landscape, {args.searches} searches per strategy")
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        fig.savefig(args.png, dpi=120)
+        print(f"wrote {args.png}")
+
+
+if __name__ == "__main__":
+    main()
