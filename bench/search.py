@@ -56,6 +56,9 @@ DEFAULT_STRATEGIES = (
     "random/single", "random_unique/single", "tpe/single", "evolution/single", "local/single", "gp/single",
     "random/race", "random_unique/race", "tpe/race", "evolution/race", "local/race", "gp/race",
 )
+# GPSampler refits its model at every trial: a search of 240 takes about 3 CPU-minutes here, so
+# its searches stop at 120 unless a strategy says otherwise (SAMPLER/PLAN:BUDGET).
+DEFAULT_CAPS = {"gp": 120}
 RIDGE = 2.0  # the additive model's ridge penalty, per coefficient
 
 
@@ -132,10 +135,17 @@ def load_measured() -> dict[str, dict[int, float]]:
     return measured
 
 
+def _parse(strategy: str, budget: int) -> tuple[str, str, int]:
+    """``SAMPLER/PLAN[:BUDGET]`` as (sampler, plan, budget)."""
+    body, _, cap = strategy.partition(":")
+    sampler, _, plan = body.partition("/")
+    return sampler, plan or "single", min(budget, int(cap) if cap else DEFAULT_CAPS.get(sampler, budget))
+
+
 def _space(strategy: str, search_seed: int):
     from unitsearch.search import load_space
 
-    sampler, _, plan = strategy.partition("/")
+    sampler, plan, _ = _parse(strategy, 0)
     space = load_space("grammar")
     opts = {"name": sampler, "n_trials": 2000, "seed": search_seed}
     if sampler == "tpe":
@@ -178,6 +188,7 @@ def run_search(job: tuple[str, int, int, dict]) -> dict:
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     strategy, search_seed, budget, measured = job
+    full, budget = budget, _parse(strategy, budget)[2]
     land = _landscape(measured)
     space = _space(strategy, search_seed)
     study = optuna.create_study(sampler=make_sampler(space), pruner=optuna.pruners.NopPruner())
@@ -211,6 +222,7 @@ def run_search(job: tuple[str, int, int, dict]) -> dict:
                 break
     while len(curve) < budget:  # it ended early: its answer stands
         curve.append(curve[-1] if curve else math.nan)
+    curve += [math.nan] * (full - budget)  # not run this far
     return {"strategy": strategy, "seed": search_seed, "curve": curve, "cpu_s": time.process_time() - start}
 
 
@@ -229,19 +241,23 @@ def _landscape(measured: dict) -> Landscape:
 
 
 def measure(n: int, jobs: int) -> None:
-    """Train ``n`` more randomly drawn grammar units on seeds 0-2 at the `cpu` profile."""
+    """Train the first ``n`` units of a fixed random order of the grammar on seeds 0-2 at the `cpu` profile.
+
+    Pairs already in the landscape are skipped, so a stopped measurement goes on where it was.
+    """
     sys.path.insert(0, str(HERE))
     from calibrate import _train_one
 
     from unitsearch.search import load_space
+    from unitsearch.units import PRESETS
 
     space = load_space("grammar")
     forms = sorted({space.unit_of(c).form for c in space.cells()})
-    have = set(load_measured())
-    rng = np.random.default_rng(2026)
-    todo = [u for u in rng.permutation(forms) if u not in have][:n]
+    anchors = {PRESETS[r["unit"]].spec.form for r in map(json.loads, ANCHORS.read_text().splitlines()) if r["profile"] == ANCHOR_PROFILE}
+    have = {(u, s) for u, es in load_measured().items() for s in es}
+    todo = [str(u) for u in np.random.default_rng(2026).permutation(forms) if u not in anchors][:n]
     LANDSCAPE.parent.mkdir(parents=True, exist_ok=True)
-    work = [("cpu", str(u), s) for s in (0, 1, 2) for u in todo]
+    work = [("cpu", u, s) for s in (0, 1, 2) for u in todo if (u, s) not in have]
     with mp.get_context("spawn").Pool(jobs) as pool, LANDSCAPE.open("a") as fh:
         for i, rec in enumerate(pool.imap_unordered(_train_one, work), 1):
             fh.write(json.dumps(rec) + "\n")
@@ -251,7 +267,7 @@ def measure(n: int, jobs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES), help="comma-separated SAMPLER/PLAN")
+    parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES), help="comma-separated SAMPLER/PLAN[:BUDGET]")
     parser.add_argument("--searches", type=int, default=20, help="search seeds per strategy")
     parser.add_argument("--budget", type=int, default=max(BUDGETS), help="trained trials per search")
     parser.add_argument("--tie", type=float, default=2.0, help="points of true error within which an answer ties the best")
@@ -293,8 +309,11 @@ def main() -> None:
         cells = [s]
         for b in budgets:
             v = curves[s][:, b - 1]
+            if np.isnan(v).any():
+                cells += ["", "", ""]
+                continue
             q1, med, q3 = np.percentile(v, [25, 50, 75])
-            p = "" if ref is None or s == "random/single" else f"{stats.mannwhitneyu(v, ref[:, b - 1], alternative='less').pvalue:.2g}"
+            p = "" if ref is None or s == "random/single" or np.isnan(ref[:, b - 1]).any() else f"{stats.mannwhitneyu(v, ref[:, b - 1], alternative='less').pvalue:.2g}"
             cells += [f"{med:.1f} ({q1:.1f}-{q3:.1f})", f"{np.mean(v <= args.tie):.0%}", p]
         table.add_row(*cells, f"{cpu[s]:.1f}")
     Console(width=250).print(table)
@@ -307,7 +326,7 @@ def main() -> None:
         fig, ax = plt.subplots(figsize=(8, 5))
         x = np.arange(1, args.budget + 1)
         for s in strategies:
-            ax.plot(x, np.median(curves[s], axis=0), label=s, linestyle="-" if s.endswith("race") or "/race" in s else "--")
+            ax.plot(x, np.median(curves[s], axis=0), label=s, linestyle="-" if "/race" in s else "--")
         ax.set_xlabel("trained trials")
         ax.set_ylabel("median regret of the answer (points)")
         ax.set_xscale("log")

@@ -120,6 +120,7 @@ def test_a_sampled_studys_answer_is_decided_on_several_seeds_not_on_a_lucky_draw
     diff, p, n = v.answer_vs_baseline
     assert diff == -(65.0 - 33.0) / 3 and n == 3 and math.isclose(p, stats.ttest_rel([10, 11, 12], [20, 24, 21]).pvalue)
     assert v.text.startswith("The search's answer is full_preact: 11.0% (95% CI")
+    assert "full_preact is" not in v.text.split(";")[1]  # the answer itself: no comparison with itself
     assert "over 3 seeds" in v.text and "unitsearch verify" in v.text
 
 
@@ -128,6 +129,17 @@ def test_a_sampled_study_of_single_draws_says_its_answer_needs_more_seeds():
     v = build_report(_sampled(trials)).verdict
     assert v.answer == "full_preact" and v.answer_single_draw and v.fresh_check_needed
     assert "a single draw of 25.0% (no design has 2 seeds yet)" in v.text and "needs more seeds" in v.text
+
+
+def test_a_sampled_studys_verdict_says_how_far_full_preact_is_from_its_answer():
+    trials = [make_trial("relu_preact", s, "complete", e) for s, e in enumerate([8.0, 9.0, 13.0])]
+    trials += [make_trial("full_preact", s, "complete", e) for s, e in enumerate([10.0, 12.0, 14.0])]
+    trials += [make_trial("original", s, "complete", e) for s, e in enumerate([20.0, 24.0, 21.0])]
+    v = build_report(_sampled(trials)).verdict
+    d = np.array([10.0, 12.0, 14.0]) - np.array([8.0, 9.0, 13.0])
+    half = stats.t.ppf(0.975, 2) * stats.sem(d)
+    assert v.answer == "relu_preact"
+    assert f"full_preact is {d.mean():+.1f} ± {half:.1f} points from it (paired t-test p = {stats.ttest_rel([10, 12, 14], [8, 9, 13]).pvalue:.2g}, n = 3)" in v.text
 
 
 def test_a_race_over_sampled_designs_needs_its_min_seeds_and_a_grid_has_no_answer(ablation):

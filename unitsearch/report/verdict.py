@@ -144,6 +144,10 @@ def _search_answer(v: Verdict, ranked: Sequence[DesignRow], k: int) -> str:
     if c is not None and c.p is not None and c.diff is not None:
         v.answer_vs_baseline = [c.diff, c.p, c.n]
         text += f", {c.diff:+.1f} points against the baseline (paired t-test p {_p(c.p)}, n = {c.n})"
+    fp = next((r for r in ranked[1:] if r.preset == FULL_PREACT), None)
+    if fp is not None and fp.vs_best is not None and fp.vs_best.p is not None and fp.vs_best.ci_low is not None:
+        c = fp.vs_best
+        text += f"; {FULL_PREACT} is {c.diff:+.1f} ± {(c.ci_high - c.ci_low) / 2:.1f} points from it (paired t-test p {_p(c.p)}, n = {c.n})"
     v.fresh_check_needed = v.answer_single_draw or v.answer_tied > 0
     if v.answer_single_draw:
         text += "; it needs more seeds, then `unitsearch verify` on fresh seeds"
