@@ -9,9 +9,11 @@ minutes, not a day of training): the val error of grammar units trained at the `
 seeds 0-2 (``--measure``) and the paper's presets that the grammar holds on seeds 0-4 (from
 ``bench/calibration/trials.jsonl``, the same profile). A unit's true error is its mean over the
 seeds measured. For the units not measured, the stated model: an additive model of the unit's
-five factors (h, f, and the ops before, between and after the convolutions), fitted by ridge
-regression to the measured units' means, plus a residual of the unit's own drawn once from a
-normal distribution with the model's leave-one-out residual spread; its seed spread is the
+five factors (h, f, and the ops before, between and after the convolutions) on the logit of
+the error, fitted by ridge regression to the measured units' means (the penalty with the least
+leave-one-out error), plus a residual of the
+unit's own: one of the model's leave-one-out residuals, drawn once and shrunk by the share of
+their variance that is the measured means' seed noise; its seed spread is the
 median spread of the ten measured units nearest in mean. A seed's error is the measured one
 where it was measured, else the unit's true error plus its spread times a normal draw fixed by
 (unit, seed). Everything is seeded: the landscape is the same on every run.
@@ -59,13 +61,28 @@ DEFAULT_STRATEGIES = (
 # GPSampler refits its model at every trial: a search of 240 takes about 3 CPU-minutes here, so
 # its searches stop at 120 unless a strategy says otherwise (SAMPLER/PLAN:BUDGET).
 DEFAULT_CAPS = {"gp": 120}
-RIDGE = 2.0  # the additive model's ridge penalty, per coefficient
+RIDGES = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # the additive model's ridge penalties; the one with the least leave-one-out error is used
 
 
 def _z(*key: object) -> float:
     """A standard normal draw fixed by ``key``."""
     digest = hashlib.sha256(repr(key).encode()).digest()
     return float(np.random.default_rng(int.from_bytes(digest[:8], "little")).standard_normal())
+
+
+def _ridge(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """Ridge regression with an unpenalised intercept: (penalty, coefficients, leave-one-out residuals)."""
+    penalty = lam * np.eye(x.shape[1])
+    penalty[0, 0] = 0.0
+    a_inv = np.linalg.inv(x.T @ x + penalty)
+    coef = a_inv @ x.T @ y
+    hat = np.einsum("ij,jk,ik->i", x, a_inv, x)
+    return lam, coef, (y - x @ coef) / (1 - hat)
+
+
+def _logit(errors: np.ndarray) -> np.ndarray:
+    q = np.clip(errors / 100, 1e-3, 1 - 1e-3)
+    return np.log(q / (1 - q))
 
 
 class Landscape:
@@ -83,23 +100,27 @@ class Landscape:
         units = list(self.measured)
         means = np.array([np.mean(list(self.measured[u].values())) for u in units])
         sds = np.array([np.std(list(self.measured[u].values()), ddof=1) if len(self.measured[u]) > 1 else np.nan for u in units])
+        # ridge on the logit of the mean error (errors stay inside 0-100), the intercept unpenalised
+        y = _logit(means)
         x = self._design(units)
-        # ridge on the centred means, the intercept unpenalised
-        mu = means.mean()
-        a = x.T @ x + RIDGE * np.eye(x.shape[1])
-        coef = np.linalg.solve(a, x.T @ (means - mu))
-        hat = np.einsum("ij,jk,ik->i", x, np.linalg.inv(a), x)
-        loo = (means - mu - x @ coef) / (1 - hat)
-        self.residual_sd = float(np.sqrt(np.mean(loo**2)))
-        pred = mu + x_all @ coef
+        self.ridge, coef, loo = min((_ridge(x, y, lam) for lam in RIDGES), key=lambda fit: float(np.mean(fit[2] ** 2)))
+        # the measured means carry seed noise (sd^2 / seeds, through the logit's slope); what is
+        # left is the units' own, drawn for a unit not measured by resampling the shrunk residuals
+        q = means / 100
+        noise = np.nanmean((sds / 100 / (q * (1 - q))) ** 2 / np.array([len(self.measured[u]) for u in units]))
+        shrink = math.sqrt(max(0.0, 1 - noise / np.mean(loo**2)))
+        self.residual_sd = float(np.sqrt(np.mean(loo**2)) * shrink)
+        pred = self._design(forms) @ coef
         self.true: dict[str, float] = {}
         self.sd: dict[str, float] = {}
+        median_sd = float(np.nanmedian(sds))
         for form, p in zip(forms, pred):
             if form in self.measured:
                 i = units.index(form)
-                self.true[form], self.sd[form] = float(means[i]), float(sds[i]) if np.isfinite(sds[i]) else float(np.nanmedian(sds))
+                self.true[form], self.sd[form] = float(means[i]), float(sds[i]) if np.isfinite(sds[i]) else median_sd
                 continue
-            t = float(np.clip(p + self.residual_sd * _z("unit", form), 0.0, 90.0))
+            r = loo[int(abs(_z("unit", form)) * 1e6) % len(loo)] * shrink
+            t = float(100 / (1 + math.exp(-(p + r))))
             near = np.argsort(np.abs(means - t))[:10]
             self.true[form], self.sd[form] = t, float(np.nanmedian(sds[near]))
         self.best_form = min(self.true, key=self.true.get)
@@ -108,11 +129,12 @@ class Landscape:
     def _design(self, forms: list[str]) -> np.ndarray:
         levels = [(f, v) for f in self.factors for v in dict.fromkeys(self.cells[u][f] for u in self.cells)]
         index = {lv: i for i, lv in enumerate(levels)}
-        x = np.zeros((len(forms), len(levels)))
+        x = np.zeros((len(forms), 1 + len(levels)))
+        x[:, 0] = 1.0  # the intercept
         for r, u in enumerate(forms):
             for f in self.factors:
-                x[r, index[(f, self.cells[u][f])]] = 1.0
-        return x - x.mean(axis=0) if len(forms) > 1 else x
+                x[r, 1 + index[(f, self.cells[u][f])]] = 1.0
+        return x
 
     def draw(self, form: str, seed: int) -> float:
         if seed in self.measured.get(form, {}):
@@ -286,7 +308,7 @@ def main() -> None:
     measured = load_measured()
     land = _landscape({u: dict(e) for u, e in measured.items()})
     print(f"landscape: {len(land.true)} units, {len(land.measured)} measured ({sum(map(len, land.measured.values()))} trials); "
-          f"model residual sd {land.residual_sd:.1f} points; best {land.best:.1f}% ({land.best_form}, "
+          f"model: ridge {land.ridge:g}, residual sd {land.residual_sd:.2f} (logit);  best {land.best:.1f}% ({land.best_form}, "
           f"{'measured' if land.best_form in land.measured else 'modelled'})")
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     jobs = [(s, seed, args.budget, measured) for s in strategies for seed in range(args.searches)]
