@@ -291,6 +291,9 @@ def plan_status(study: optuna.Study, space: SearchSpace, trials: list[optuna.tri
 def _race_total(space: SearchSpace, state: RaceState) -> int:
     """Trials the race takes if nobody else leaves it: seeds run by those out, every seed for the rest."""
     n = sum(len(state.attempted.get(c, ())) if lane.out else state.rule.max_seeds for c, lane in state.lanes.items())
-    if not space.is_grid:
-        n += max(0, int(space.sampler["n_trials"]) - len(state.lanes)) * state.rule.min_seeds
-    return min(n, space.n_trials)
+    if space.is_grid:
+        return min(n, space.n_trials)
+    # a sampled race: the sampler's draws, and beside them the protected designs it was given
+    protected = sum(lane.protected for lane in state.lanes.values())
+    n += max(0, int(space.sampler["n_trials"]) - (len(state.lanes) - protected)) * state.rule.min_seeds
+    return min(n, space.n_trials + protected * state.rule.max_seeds)
