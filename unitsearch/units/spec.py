@@ -64,8 +64,9 @@ _H_RE = re.compile(r"^([a-z_0-9]+)(?:\(([^()]*)\))?$")
 
 
 def _num(x: float) -> str:
-    """The shortest text for a number: 0.5, -6, 1e-05."""
-    return f"{x:g}" if not float(x).is_integer() else str(int(x))
+    """The shortest text that reads back as the same number: 0.5, -6, 1e-05, 0.3359375."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
 @dataclass(frozen=True)
