@@ -242,10 +242,14 @@ def run_search(job: tuple[str, int, int, dict]) -> dict:
             curve.append(land.true[_pick(space, trials)] - land.best)
             if trained >= budget:
                 break
+    trials = study.get_trials(deepcopy=False)
+    answer = _pick(space, trials)
+    seeds = sum(t.state.name == "COMPLETE" and t.user_attrs.get("unit") == answer for t in trials)
     while len(curve) < budget:  # it ended early: its answer stands
         curve.append(curve[-1] if curve else math.nan)
     curve += [math.nan] * (full - budget)  # not run this far
-    return {"strategy": strategy, "seed": search_seed, "curve": curve, "cpu_s": time.process_time() - start}
+    return {"strategy": strategy, "seed": search_seed, "curve": curve, "answer": answer, "answer_seeds": seeds,
+            "trained": trained, "cpu_s": time.process_time() - start}
 
 
 def _drawn(study) -> int:
