@@ -21,11 +21,13 @@ where it was measured, else the unit's true error plus its spread times a normal
 **A search** runs through the real plan, race and objective code (``unitsearch.search``) on one
 in-memory study with one worker, no pruner (the landscape holds final errors only) and the
 grammar space's own seeds, protected designs and race settings; only training is replaced by a
-look-up. Each strategy is a sampler and a plan: ``single`` (every proposal trains once, the
-answer is the best single draw, as Optuna reports it) or ``race`` (a proposal enters on its
-first seed, the designs that a paired test cannot call worse than the best get more, the answer
-is the best mean over at least two seeds: ``unitsearch.search.answer``); ``race-a0.2`` sets the
-race's alpha. The budget counts trained trials, re-evaluations included; the baseline and full
+look-up. Each strategy is a sampler and a plan: ``single`` (every proposal trains once; a design
+proposed again trains on the next seed) or ``race`` (a proposal enters on its first seed, the
+designs that a paired test cannot call worse than the best get more, and the baseline and full
+pre-activation get every seed). The answer is what ``unitsearch report`` puts first
+(``unitsearch.search.answer``): the best mean over at least two seeds, else, in a search where
+no design has two, the best single draw, which is what Optuna reports; ``race-a0.2`` sets the
+race's alpha, ``race-s2`` its most seeds a design (``-s2``: every proposal gets exactly two). The budget counts trained trials, re-evaluations included; the baseline and full
 pre-activation take their seeds from it in a race.
 
 It prints, per strategy at 30/60/120/240 trials, the median and interquartile range of the
@@ -173,17 +175,23 @@ def _space(strategy: str, search_seed: int):
     if sampler == "tpe":
         opts.update(multivariate=True, constant_liar=True, n_startup_trials=15)
     race = dict(space.plan) if space.is_race else {"kind": "race", "min_seeds": 2, "alpha": 0.1, "test": "t", "protect": ["full_preact"]}
+    seeds = list(space.seeds)
     if plan.startswith("race"):
-        if "-a" in plan:
-            race["alpha"] = float(plan.split("-a")[1])
+        for part in plan.split("-")[1:]:  # race-a0.2: alpha 0.2; race-s5: at most five seeds a design
+            if part.startswith("a"):
+                race["alpha"] = float(part[1:])
+            elif part.startswith("s"):
+                race["max_seeds"] = int(part[1:])
+                seeds = list(range(max(len(seeds), race["max_seeds"])))
         kind = race
     else:
         kind = {"kind": "grid"}
-    return replace(space, sampler=opts, pruner={"name": "none"}, plan=kind, prefilter={})
+    return replace(space, seeds=seeds, sampler=opts, pruner={"name": "none"}, plan=kind, prefilter={})
 
 
 def _pick(space, trials) -> str | None:
     """The search's answer after these trials: the plan's rule."""
+    from unitsearch.report.build import answer_seeds
     from unitsearch.search.answer import search_answer
     from unitsearch.storage import read_trial
 
@@ -193,9 +201,7 @@ def _pick(space, trials) -> str | None:
             errors.setdefault(r.unit, {})[int(r.seed)] = float(r.value)
     if not errors:
         return None
-    if not space.is_race:  # what Optuna reports: the best single observation
-        return min(((e, u) for u, es in errors.items() for e in es.values()))[1]
-    return search_answer(errors, int(space.plan["min_seeds"])).cell
+    return search_answer(errors, answer_seeds(space.to_dict())).cell
 
 
 def run_search(job: tuple[str, int, int, dict]) -> dict:
