@@ -1,12 +1,13 @@
 """Which search finds the best unit of the `grammar` space under seed noise, against random search.
 
     .venv/bin/python bench/search.py [--strategies tpe/race,random/single,...] [--searches 20] [--jobs 2] [--png FILE]
-    .venv/bin/python bench/search.py --measure 30        # train 30 more grammar units on seeds 0-2 (the landscape)
+    .venv/bin/python bench/search.py --measure 30        # the landscape: 30 grammar units on seeds 0-2, going on where it stopped
 
 **The landscape** (``bench/search/landscape.jsonl``, shipped beside this script, so a rerun takes
 minutes, not a day of training): the val error of grammar units trained at the `cpu` profile
-(`unitsearch train -u FORM --profile cpu --seed S --threads 1`), a random sample of units on
-seeds 0-2 (``--measure``) and the paper's presets that the grammar holds on seeds 0-4 (from
+(`unitsearch train -u FORM --profile cpu --seed S --threads 1`), a random sample of 30 units
+(``--measure``; the shipped file has seeds 0 and 1 of each, the measurement was stopped there
+for time) and the paper's presets that the grammar holds on seeds 0-4 (from
 ``bench/calibration/trials.jsonl``, the same profile). A unit's true error is its mean over the
 seeds measured. For the units not measured, the stated model: an additive model of the unit's
 five factors (h, f, and the ops before, between and after the convolutions) on the logit of
