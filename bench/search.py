@@ -26,8 +26,9 @@ look-up. Each strategy is a sampler and a plan: ``single`` (every proposal train
 proposed again trains on the next seed) or ``race`` (a proposal enters on its first seed, the
 designs that a paired test cannot call worse than the best get more, and the baseline and full
 pre-activation get every seed). The answer is what ``unitsearch report`` puts first
-(``unitsearch.search.answer``): the best mean over at least two seeds, else, in a search where
-no design has two, the best single draw, which is what Optuna reports; ``race-a0.2`` sets the
+(``unitsearch.search.answer``): in a race the best mean over at least two seeds; without one the
+best mean over any seeds (a design proposed twice has no better claim than the best draw), which
+is mostly the best single draw, what Optuna reports; ``race-a0.2`` sets the
 race's alpha, ``race-s2`` its most seeds a design (``-s2``: every proposal gets exactly two). The budget counts trained trials, re-evaluations included; the baseline and full
 pre-activation take their seeds from it in a race.
 
@@ -61,9 +62,10 @@ DEFAULT_STRATEGIES = (
     "random/single", "random_unique/single", "tpe/single", "evolution/single", "local/single", "gp/single",
     "random/race", "random_unique/race", "tpe/race", "evolution/race", "local/race", "gp/race",
 )
-# GPSampler refits its model at every trial: a search of 240 takes about 3 CPU-minutes here, so
-# its searches stop at 120 unless a strategy says otherwise (SAMPLER/PLAN:BUDGET).
-DEFAULT_CAPS = {"gp": 120}
+# GPSampler refits its model and scores all 4,000 units at every trial: a search of 240 takes
+# about 3 CPU-minutes here, so its searches stop at 60 unless a strategy says otherwise
+# (SAMPLER/PLAN:BUDGET).
+DEFAULT_CAPS = {"gp": 60}
 RIDGES = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # the additive model's ridge penalties; the one with the least leave-one-out error is used
 
 
@@ -202,7 +204,7 @@ def _pick(space, trials) -> str | None:
             errors.setdefault(r.unit, {})[int(r.seed)] = float(r.value)
     if not errors:
         return None
-    return search_answer(errors, answer_seeds(space.to_dict())).cell
+    return search_answer(errors, answer_seeds(space.to_dict())[0]).cell
 
 
 def run_search(job: tuple[str, int, int, dict]) -> dict:
@@ -324,9 +326,12 @@ def main() -> None:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     jobs = [(s, seed, args.budget, measured) for s in strategies for seed in range(args.searches)]
     with mp.get_context("spawn").Pool(args.jobs) as pool:
-        results = pool.map(run_search, jobs)
-    if args.json:
-        args.json.write_text(json.dumps(results))
+        results = []
+        for i, r in enumerate(pool.imap_unordered(run_search, jobs), 1):  # one at a time: the GP's are slow
+            results.append(r)
+            print(f"[{i}/{len(jobs)}] {r['strategy']} search {r['seed']}: regret {r['curve'][-1]:.1f} ({r['cpu_s']:.0f} s)", flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(results))
     curves = {s: np.array([r["curve"] for r in results if r["strategy"] == s]) for s in strategies}
     cpu = {s: np.mean([r["cpu_s"] for r in results if r["strategy"] == s]) for s in strategies}
     budgets = [b for b in BUDGETS if b <= args.budget]

@@ -110,9 +110,11 @@ def test_a_sampled_studys_answer_is_decided_on_several_seeds_not_on_a_lucky_draw
     trials = [make_trial(lucky, 0, "complete", 4.0)]
     trials += [make_trial("full_preact", s, "complete", e) for s, e in enumerate([10.0, 11.0, 12.0])]
     trials += [make_trial("original", s, "complete", e) for s, e in enumerate([20.0, 24.0, 21.0])]
-    rep = build_report(_sampled(trials))
+    rep = build_report(_sampled(trials, {"kind": "race", "min_seeds": 2, "alpha": 0.1, "test": "t"}))
     v = rep.verdict
     assert rep.rows[0].preset == "full_preact" and rep.rows[0].rank == 1  # the single draw of 4% ranks after it
+    plain = build_report(_sampled(trials)).verdict  # no race: only repeats get seeds, so the lucky draw leads, flagged
+    assert plain.answer == "h=identity;branch=relu-conv-relu-conv;f=id" and plain.answer_single_draw and plain.fresh_check_needed
     assert v.answer == "full_preact" and v.answer_seeds == 3 and not v.answer_single_draw
     assert v.answer_mean == 11.0
     lo, hi = stats.t.interval(0.95, 2, loc=11.0, scale=stats.sem([10.0, 11.0, 12.0]))

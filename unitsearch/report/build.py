@@ -101,8 +101,8 @@ def build_report(
         what = "with a test error; try --metric val" if metric is Metric.TEST and records else "finished"
         raise UserError(f"study {name!r} has no {what} trials ({_state_counts(trials)})")
     base, form = _baseline(baseline, study, records)
-    k = answer_seeds(read_study(study).space)
-    rows = build_leaderboard(records, baseline_unit=form, min_seeds=k or 1)
+    rule = answer_seeds(read_study(study).space)
+    rows = build_leaderboard(records, baseline_unit=form, min_seeds=rule[0] if rule else 1)
     race = _race(study, trials, rows)
     cost = cost_ledger(records, [r.design for r in rows])
     cost["n_trials_in_study"] = len(trials)
@@ -113,7 +113,7 @@ def build_report(
         baseline_unit=form,
         rows=rows,
         varying=varying,
-        verdict=make_verdict(rows, baseline_unit=form, seeds_fixed=race, answer_min_seeds=k),
+        verdict=make_verdict(rows, baseline_unit=form, seeds_fixed=race, answer_min_seeds=rule[1] if rule else None),
         factors=factor_effects(rows),
         importance=param_importance(rows),
         cost=cost,
@@ -123,12 +123,21 @@ def build_report(
     )
 
 
-def answer_seeds(space: dict[str, Any] | None) -> int | None:
-    """The seeds a sampled study's answer needs (its race's ``min_seeds``, else 2); None for a grid."""
+def answer_seeds(space: dict[str, Any] | None) -> tuple[int, int] | None:
+    """A sampled study's answer rule: (seeds a design needs to rank first, seeds it needs to be more than a single draw).
+
+    A race gives the leaders their seeds, so its top is the best mean over its ``min_seeds``.
+    Without a race only repeats get a second seed, and a random repeat is no better evidence
+    than the best draw: the top is the best mean over any seeds, flagged as a single draw
+    when it has one. None for a grid, which answers nothing of the kind.
+    """
     if not space or (space.get("sampler") or {}).get("name", "grid") == "grid":
         return None
     plan = space.get("plan") or {}
-    return int(plan.get("min_seeds", 2)) if plan.get("kind") == "race" else 2
+    if plan.get("kind") == "race":
+        k = int(plan.get("min_seeds", 2))
+        return k, k
+    return 1, 2
 
 
 def mixed_numerics(records: list[TrialRecord]) -> str | None:
