@@ -187,7 +187,7 @@ def test_spaces_list_and_show():
     assert rows["paper_ablations"]["trials"] == 15 * rows["paper_ablations"]["seeds"]  # a race: at most every design on every seed
     assert rows["paper_ablations"]["plan"] == "race" and rows["shortcuts"]["plan"] == "grid"
     shown = _invoke("spaces", "show", "grammar")
-    assert "branch_mid" in shown.output and "sampled trials" in shown.output
+    assert "branch_mid" in shown.output and "sampled designs" in shown.output
     race = " ".join(_invoke("spaces", "show", "paper_ablations").output.split())
     assert "a race over 15 cells: 2 to 8 seeds each" in race and "full_preact" in race
 
