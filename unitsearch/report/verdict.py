@@ -56,7 +56,7 @@ class Verdict:
     paper_tau_p: float | None = None
     paper_tau_n: int = 0  # designs the paper reports
     seeds_fixed: bool = False  # the verdict's pair got a seed count fixed before the run (a race)
-    # A sampled study's answer: the best mean over at least `answer_min_seeds` seeds (rank 1)
+    # A sampled study's answer: its rank 1 (report.build.answer_seeds says how it is ranked)
     answer_min_seeds: int | None = None  # None: not a sampled study
     answer: str | None = None
     answer_seeds: int = 0
@@ -163,8 +163,8 @@ def make_verdict(
 ) -> Verdict:
     """Fill the verdict from ranked leaderboard rows.
 
-    ``answer_min_seeds``: for a sampled study, the seeds its answer needs (the leaderboard
-    was ranked with them); the verdict then starts with what the search found.
+    ``answer_min_seeds``: for a sampled study, the seeds its answer needs to be more than a
+    single draw (``report.build.answer_seeds``); the verdict then starts with what the search found.
     """
     ranked = [r for r in rows if r.rank is not None]
     v = Verdict(n_designs=len(ranked), seeds_fixed=seeds_fixed)
