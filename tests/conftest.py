@@ -168,14 +168,19 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "c
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
+def in_objective(t) -> bool:
+    """A RUNNING trial inside the objective: `config` is set when it starts, after the heartbeat thread has started."""
+    return "config" in t.user_attrs
+
+
 @pytest.fixture
-def checkpointed(outcome):
-    """``checkpointed(url, study, epoch, n=1, procs=())``: a poll predicate, the ``n`` running trials past a checkpoint of ``epoch``.
+def running_trials(outcome):
+    """``running_trials(url, study, n=1, procs=(), where=None)``: a poll predicate, the ``n`` RUNNING trials ``where`` holds for.
 
     A process of ``procs`` that ends before then fails the test with its output.
     """
 
-    def predicate(url: str, study: str, epoch: int, n: int = 1, procs=()):
+    def predicate(url: str, study: str, n: int = 1, procs=(), where=None):
         def check():
             for p in procs:
                 if p.poll() is not None:
@@ -184,10 +189,20 @@ def checkpointed(outcome):
                 _, trials = outcome(url, study)
             except KeyError:  # the study is not created yet
                 return None
-            held = [t for t in trials if t.state.name == "RUNNING" and (t.user_attrs.get("checkpoint") or {}).get("epoch", 0) >= epoch]
+            held = [t for t in trials if t.state.name == "RUNNING" and (where is None or where(t))]
             return held if len(held) >= n else None
 
         return check
+
+    return predicate
+
+
+@pytest.fixture
+def checkpointed(running_trials):
+    """``checkpointed(url, study, epoch, n=1, procs=())``: a poll predicate, the ``n`` running trials past a checkpoint of ``epoch``."""
+
+    def predicate(url: str, study: str, epoch: int, n: int = 1, procs=()):
+        return running_trials(url, study, n, procs, where=lambda t: (t.user_attrs.get("checkpoint") or {}).get("epoch", 0) >= epoch)
 
     return predicate
 

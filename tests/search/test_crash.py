@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
 from unitsearch.search import create_study, load_space
 from unitsearch.storage import read_trial
+
+from ..conftest import in_objective
 
 # A few seconds per trial on the smoke profile: long enough to catch a worker mid-trial.
 SLOW = """
@@ -39,33 +40,17 @@ def _space(units: list[str], seeds: list[int]) -> str:
     return SLOW.format(units=", ".join(f'"{u}"' for u in units), seeds=", ".join(map(str, seeds)))
 
 
-def _training(outcome, url: str, study: str, n: int, procs: list[subprocess.Popen]):
-    """A poll predicate: the ``n`` trials that are RUNNING inside the objective, once there are ``n``."""
-
-    def check():
-        for p in procs:
-            if p.poll() is not None:
-                pytest.fail(f"a worker ended early ({p.returncode}): {p.communicate(timeout=10)[0]}")
-        try:
-            _, trials = outcome(url, study)
-        except KeyError:  # the study is not created yet
-            return None
-        # `config` is set when the objective starts, after the heartbeat thread has started.
-        running = [t for t in trials if t.state.name == "RUNNING" and "config" in t.user_attrs]
-        return running if len(running) >= n else None
-
-    return check
 
 
 @pytest.mark.slow
-def test_a_killed_workers_trial_is_failed_retried_and_trained_once(storage_url, search_cli, outcome, reap, poll):
+def test_a_killed_workers_trial_is_failed_retried_and_trained_once(storage_url, search_cli, outcome, reap, poll, running_trials):
     space = load_space(search_cli.space(_space(["original", "full_preact", "relu_preact"], [0]), name="slow"))
     create_study(storage_url, "slow", space)
     workers = [search_cli.popen("worker", "--storage", storage_url, "--study", "slow", "--threads", "1", "--quiet") for _ in range(2)]
     reap.extend(workers)
 
     # Two trials training means each worker holds one: whichever is killed dies mid-trial.
-    running = poll(_training(outcome, storage_url, "slow", 2, workers), timeout=120, what="both workers training")
+    running = poll(running_trials(storage_url, "slow", 2, workers, where=in_objective), timeout=120, what="both workers training")
     workers[0].send_signal(signal.SIGKILL)
     workers[0].wait(timeout=10)
     output, _ = workers[1].communicate(timeout=120)
@@ -91,13 +76,13 @@ protect = ["full_preact"]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("plan", ["grid", "race"])
-def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search_cli, outcome, reap, poll, plan):
+def test_ctrl_c_stops_run_and_the_next_run_trains_the_rest_once(tmp_path, search_cli, outcome, reap, poll, plan, running_trials):
     url = f"sqlite:///{tmp_path}/study.db"
     space = search_cli.space(_space(["original", "full_preact"], [0, 1]) + (RACE if plan == "race" else ""), name="slow")
     # Its own session, so that the second Ctrl-C below can go to the whole job, as a terminal's does.
     proc = search_cli.popen("run", "--space", space, "--storage", url, "--workers", "2", start_new_session=True)
     reap.append(proc)
-    running = poll(_training(outcome, url, "slow", 2, [proc]), timeout=120, what="both workers training")
+    running = poll(running_trials(url, "slow", 2, [proc], where=in_objective), timeout=120, what="both workers training")
 
     proc.send_signal(signal.SIGINT)  # `kill -INT`: only `run` gets it and forwards it to its workers
     time.sleep(0.2)

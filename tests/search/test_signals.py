@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import in_objective
+
 # A few seconds per trial on the smoke profile: long enough to signal a run mid-trial.
 SLOW = """
 profile = "smoke"
@@ -44,27 +46,15 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _training(outcome, url, study, n, proc):
-    def check():
-        if proc.poll() is not None:
-            pytest.fail(f"run ended early ({proc.returncode}): {proc.communicate(timeout=10)[0]}")
-        try:
-            _, trials = outcome(url, study)
-        except KeyError:
-            return None
-        running = [t for t in trials if t.state.name == "RUNNING" and "config" in t.user_attrs]
-        return running if len(running) >= n else None
-
-    return check
 
 
 @pytest.mark.slow
-def test_sigterm_stops_run_and_leaves_no_worker_process(tmp_path, search_cli, outcome, reap, poll):
+def test_sigterm_stops_run_and_leaves_no_worker_process(tmp_path, search_cli, outcome, reap, poll, running_trials):
     url = f"sqlite:///{tmp_path}/study.db"
     space = search_cli.space(SLOW, name="slow")
     proc = search_cli.popen("run", "--space", space, "--storage", url, "--workers", "2", "--threads", "1")
     reap.append(proc)
-    running = poll(_training(outcome, url, "slow", 2, proc), timeout=180, what="both workers training")
+    running = poll(running_trials(url, "slow", 2, [proc], where=in_objective), timeout=180, what="both workers training")
     workers = _children(proc.pid)
     assert len(workers) == 2, workers
 
@@ -84,12 +74,12 @@ def test_sigterm_stops_run_and_leaves_no_worker_process(tmp_path, search_cli, ou
 
 
 @pytest.mark.slow
-def test_a_dead_worker_is_named_and_the_finished_plan_still_reports(tmp_path, search_cli, outcome, reap, poll):
+def test_a_dead_worker_is_named_and_the_finished_plan_still_reports(tmp_path, search_cli, outcome, reap, poll, running_trials):
     url = f"sqlite:///{tmp_path}/study.db"
     space = search_cli.space(SLOW, name="slow")
     proc = search_cli.popen("run", "--space", space, "--storage", url, "--workers", "2", "--threads", "1")
     reap.append(proc)
-    poll(_training(outcome, url, "slow", 2, proc), timeout=180, what="both workers training")
+    poll(running_trials(url, "slow", 2, [proc], where=in_objective), timeout=180, what="both workers training")
     victim = sorted(_children(proc.pid))[0]
     os.kill(victim, signal.SIGKILL)
 
