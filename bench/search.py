@@ -213,7 +213,7 @@ def run_search(job: tuple[str, int, int, dict]) -> dict:
     import torch
 
     from unitsearch.search.objective import NotRun, Objective, TrialContext
-    from unitsearch.search.plan import advance, enqueue_plan, plan_status
+    from unitsearch.search.plan import advance, enqueue_plan, plan_status, sampler_draws
     from unitsearch.search.samplers import make_sampler
     from unitsearch.storage import TrialStatus, write_study, write_trial
 
@@ -241,7 +241,7 @@ def run_search(job: tuple[str, int, int, dict]) -> dict:
     for _ in range(20 * budget):  # draws that train nothing (a repeated design) end it at last
         if space.is_race:
             advance(study, space)
-        if space.is_race and plan_status(study, space).waiting == 0 and _drawn(study) >= int(space.sampler["n_trials"]):
+        if space.is_race and plan_status(study, space).waiting == 0 and sampler_draws(study.get_trials(deepcopy=False)) >= int(space.sampler["n_trials"]):
             break
         study.optimize(objective, n_trials=1, catch=(NotRun,))
         trials = study.get_trials(deepcopy=False)
@@ -259,10 +259,6 @@ def run_search(job: tuple[str, int, int, dict]) -> dict:
     curve += [math.nan] * (full - budget)  # not run this far
     return {"strategy": strategy, "seed": search_seed, "curve": curve, "answer": answer, "answer_seeds": seeds,
             "trained": trained, "cpu_s": time.process_time() - start}
-
-
-def _drawn(study) -> int:
-    return sum("fixed_params" not in t.system_attrs for t in study.get_trials(deepcopy=False))
 
 
 _LANDSCAPES: dict[int, Landscape] = {}

@@ -407,6 +407,30 @@ def test_a_design_pruned_on_its_first_seed_leaves_and_its_queued_seed_is_not_que
     assert added == 0
 
 
+@pytest.mark.parametrize("draws", [5, 1])
+def test_a_proposal_enters_on_one_seed_while_the_sampler_has_draws_left(tmp_path, draws):
+    """A worker with nothing queued takes a new design while draws are left; only then is it idle."""
+    from unitsearch.search.plan import cell_key, plan_key
+    from unitsearch.storage import TrialStatus, write_trial
+
+    space = load_space(str(_write(tmp_path, SAMPLED.replace("n_trials = 5", f"n_trials = {draws}"), "sampled")))
+    study, _ = create_study(f"sqlite:///{tmp_path}/s.db", "sampled", space)
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):  # the baseline's seeds
+        trial = study.ask()
+        study.tell(trial, 50.0 + trial.user_attrs["seed"])
+    values = {"h": "identity", "f": "id", "branch": "bn-relu-conv-bn-relu-conv"}  # full pre-activation, not protected here
+    study.sampler = optuna.samplers.PartialFixedSampler(values, study.sampler)
+    trial = study.ask()  # a proposal, training its first seed
+    cell = cell_key(space, {k: trial.suggest_categorical(k, space.factors[k]) for k in values})
+    write_trial(trial, plan_key=plan_key(cell, 0), cell=cell, seed=0, status=TrialStatus.RUNNING)
+    added = advance(study, space)
+    queued = [(t.user_attrs["cell"], t.user_attrs["seed"]) for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))]
+    if draws > 1:
+        assert added == 0 and queued == []  # the next worker draws a new design
+    else:
+        assert added == 1 and queued == [(cell, 1)]  # no draw left: its next seed, beside the running one
+
+
 @pytest.mark.slow
 def test_a_sampled_race_with_more_draws_than_designs_still_ends(tmp_path, search_cli, outcome):
     url = f"sqlite:///{tmp_path}/study.db"

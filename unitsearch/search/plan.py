@@ -33,7 +33,7 @@ from .space import UNIT_FACTORS, Range, SearchSpace
 
 __all__ = [
     "PlanItem", "plan_items", "protected_items", "cell_key", "plan_key", "enqueue_plan", "advance", "left_race", "race_state", "RaceState",
-    "PlanStatus", "plan_status", "DONE_STATES", "LIVE_STATES",
+    "PlanStatus", "plan_status", "sampler_draws", "DONE_STATES", "LIVE_STATES",
 ]
 
 DONE_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -243,15 +243,23 @@ def left_race(study: optuna.Study, space: SearchSpace, cell: str) -> bool:
     return lane is not None and lane.out is not None
 
 
+def sampler_draws(trials: list[optuna.trial.FrozenTrial]) -> int:
+    """The designs a sampler has drawn: trials it proposed, not queued ones (plan seeds, retries)."""
+    return sum("fixed_params" not in t.system_attrs for t in trials)
+
+
 def advance(study: optuna.Study, space: SearchSpace) -> int:
     """Queue the next seeds of the designs still in the race; returns how many were added.
 
-    The worker that calls it is about to take a trial: when none is waiting, it is idle,
-    and the race may give a design still in it a seed beside a running one (:func:`.race.next_seeds`).
+    The worker that calls it is about to take a trial: when none is waiting it is idle, and
+    the race may give a design still in it a seed beside a running one (:func:`.race.next_seeds`).
+    In a sampled race it is not idle while the sampler has draws left: it takes a new design,
+    so a proposal enters on one seed and gets the next only once that seed has kept it in the race.
     """
     trials = study.get_trials(deepcopy=False)
     state = race_state(space, trials, baseline=read_study(study).baseline, study=study)
-    idle = int(not any(t.state is TrialState.WAITING for t in trials))
+    drawing = not space.is_grid and sampler_draws(trials) < int(space.sampler["n_trials"])
+    idle = int(not drawing and not any(t.state is TrialState.WAITING for t in trials))
     pairs = next_seeds(state.lanes, state.attempted, state.live, state.rule, idle=idle)
     items = [PlanItem(state.params[c], c, s) for c, s in pairs]
     return _enqueue(study, items, trials)

@@ -22,7 +22,7 @@ from ..train import default_threads, get_profile
 from ..train.setup import data_request
 from .failures import record_failures
 from .objective import Objective, TrialContext
-from .plan import PlanStatus, advance, enqueue_plan, plan_status
+from .plan import PlanStatus, advance, enqueue_plan, plan_status, sampler_draws
 from .samplers import make_pruner, make_sampler
 from .space import SearchSpace, space_from_dict
 
@@ -188,7 +188,7 @@ def _sampled_all(study: optuna.Study, space: SearchSpace, status: PlanStatus) ->
     for ever), and in a race one that repeats a design (turned away as a duplicate), so a
     sampler that keeps proposing known designs still ends. A retried trial is not a draw.
     """
-    drawn = sum("fixed_params" not in t.system_attrs for t in study.get_trials(deepcopy=False))
+    drawn = sampler_draws(study.get_trials(deepcopy=False))
     if not space.is_race:
         return drawn >= status.total or status.done + status.running >= status.total
     return drawn >= int(space.sampler["n_trials"])
