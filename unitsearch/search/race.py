@@ -23,8 +23,9 @@ best. The rules, all of them a pure function of the finished trials:
 * **No barrier.** A design in the race gets its next seed as soon as every seed
   it was given has finished (asynchronous racing, as ASHA is to successive
   halving): a worker never waits for a slow design of another round.
-* **No idle worker.** When a worker finds nothing queued, the best design still
-  in the race (then the next best) takes its next seed while one is still
+* **No idle worker.** When a worker finds nothing queued (and, in a sampled race,
+  the sampler has no draw left: until then it takes a new design), the best design
+  still in the race (then the next best) takes its next seed while one is still
   training, rather than leave that worker idle until the running seed decides.
   A seed given so, whose design then leaves the race before it starts, is turned
   away unused; one that has started trains and counts. The protected designs'
