@@ -107,6 +107,7 @@ def test_the_expected_size_of_a_race_follows_the_designs_that_left():
     assert state.expected_trials() == 5 + 2 + 2 + 2
     early = RaceState(standings(["base", "x"], [], rule), rule, {}, {}, {}, 0)
     assert early.expected_trials() == 5 + 3  # nothing decided yet: one seed more than the first two
+    assert state.expected_trials(undrawn=4) == 11 + 4 * 2  # a sampled race's designs yet to be drawn: as y took
 
 
 def test_at_max_seeds_nothing_is_left_to_decide():

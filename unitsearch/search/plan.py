@@ -162,13 +162,14 @@ class RaceState:
     def queued(self) -> list[tuple[str, int]]:
         return next_seeds(self.lanes, self.attempted, self.live, self.rule)
 
-    def expected_trials(self) -> int:
+    def expected_trials(self, undrawn: int = 0) -> int:
         """The trials this race is expected to take: an estimate for the time left, not a bound.
 
         A design that left took the seeds it tried; a protected one takes every seed; one
         still in the race takes as many as the unprotected designs that are decided took on
         average (out, or at every seed), at least what it has tried, and before any is
-        decided one seed more than the first ones.
+        decided one seed more than the first ones. In a sampled race each of the ``undrawn``
+        designs the sampler has yet to propose takes that average too.
         """
         rule = self.rule
         decided = [len(self.attempted.get(c, ())) for c, lane in self.lanes.items()
@@ -178,7 +179,7 @@ class RaceState:
         for c, lane in self.lanes.items():
             tried = len(self.attempted.get(c, ()))
             n += tried if lane.out is not None else rule.max_seeds if lane.protected else max(tried, typical)
-        return round(n)
+        return round(n + undrawn * typical)
 
 
 def _error(r: StoredTrial) -> float:
@@ -286,7 +287,8 @@ def plan_status(study: optuna.Study, space: SearchSpace, trials: list[optuna.tri
     if space.is_race:
         state = race_state(space, trials, baseline=read_study(study).baseline, study=study)
         total = _race_total(space, state)
-        expected = min(total, max(state.finished, state.expected_trials())) if space.is_grid else total
+        undrawn = 0 if space.is_grid else max(0, int(space.sampler["n_trials"]) - sampler_draws(trials))
+        expected = min(total, max(state.finished, state.expected_trials(undrawn)))
         return PlanStatus(total, state.finished, count(TrialState.WAITING), count(TrialState.RUNNING), count(TrialState.FAIL), expected)
     if space.is_grid:
         keys = {i.key for i in plan_items(space)}
