@@ -241,7 +241,8 @@ def run_search(job: tuple[str, int, int, dict]) -> dict:
     for _ in range(20 * budget):  # draws that train nothing (a repeated design) end it at last
         if space.is_race:
             advance(study, space)
-        if space.is_race and plan_status(study, space).waiting == 0 and sampler_draws(study.get_trials(deepcopy=False)) >= int(space.sampler["n_trials"]):
+        drawn_all = sampler_draws(study.get_trials(deepcopy=False)) >= int(space.sampler["n_trials"])
+        if space.is_race and drawn_all and plan_status(study, space).waiting == 0:
             break
         study.optimize(objective, n_trials=1, catch=(NotRun,))
         trials = study.get_trials(deepcopy=False)
